@@ -1,0 +1,1 @@
+"""Evaluation: embedding extraction, probes and reports. Imports the core, never the reverse."""

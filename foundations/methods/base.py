@@ -1,0 +1,144 @@
+"""Shared LightningModule plumbing for self-supervised methods.
+
+Every method gets AdamW with per-step linear warm-up + cosine decay, no weight decay on norms,
+biases and learned tokens, exact-resume random-number state in its checkpoints, and a
+``predict_step`` that returns embeddings. Subclasses implement :meth:`shared_step`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from foundations.schedules import warmup_cosine_factor
+
+_NO_DECAY_KEYWORDS = ("pos", "cls_token", "mask_token", "query", "logit_scale", "logit_bias")
+
+
+def parameter_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Split trainable parameters into decayed weights and undecayed norms/biases/tokens."""
+    decay, no_decay = [], []
+    for name, param in module.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param.ndim <= 1 or any(key in name for key in _NO_DECAY_KEYWORDS):
+            no_decay.append(param)
+        else:
+            decay.append(param)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+class SSLMethod(L.LightningModule):
+    """Base class: optimisation, checkpoint RNG state and embedding prediction.
+
+    Args:
+        lr: Peak learning rate of AdamW.
+        weight_decay: AdamW weight decay on weight matrices.
+        warmup_ratio: Fraction of all optimiser steps spent in linear warm-up.
+        final_lr_ratio: Learning rate at the end of the cosine, relative to ``lr``.
+        betas: AdamW betas.
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        warmup_ratio: float = 0.1,
+        final_lr_ratio: float = 0.01,
+        betas: tuple[float, float] = (0.9, 0.95),
+    ) -> None:
+        super().__init__()
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.final_lr_ratio = final_lr_ratio
+        self.betas = betas
+
+    # -- to implement -------------------------------------------------------------------------
+    def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
+        """Compute (and log) the training objective for one batch."""
+        raise NotImplementedError
+
+    def embedding_encoder(self) -> nn.Module:
+        """The encoder whose pooled output is the model's embedding (for predict / eval)."""
+        encoder = getattr(self, "encoder", None)
+        if not isinstance(encoder, nn.Module):
+            raise NotImplementedError(f"{type(self).__name__} must define embedding_encoder()")
+        return encoder
+
+    # -- Lightning hooks ----------------------------------------------------------------------
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        return self.shared_step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        return self.shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        return self.shared_step(batch, "test")
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
+        encoder = self.embedding_encoder()
+        modality = getattr(encoder, "modality", "image")
+        out = {"embedding": encoder(batch[modality])}
+        if "label" in batch:
+            out["label"] = batch["label"]
+        return out
+
+    def log_loss(self, stage: str, loss: Tensor, batch_size: int, **extra: Tensor) -> None:
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=on_step, on_epoch=not on_step,
+                 batch_size=batch_size, sync_dist=not on_step)
+        for name, value in extra.items():
+            self.log(f"{stage}/{name}", value, on_step=on_step, on_epoch=not on_step,
+                     batch_size=batch_size, sync_dist=not on_step)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.AdamW(
+            parameter_groups(self, self.weight_decay), lr=self.lr, betas=self.betas
+        )
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        warmup = int(self.warmup_ratio * total)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: warmup_cosine_factor(step, total, warmup, self.final_lr_ratio)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    @property
+    def total_steps(self) -> int:
+        """Optimiser steps of the whole run (for momentum and temperature schedules)."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None:
+            return 1
+        return max(1, int(trainer.estimated_stepping_batches))
+
+    # Lightning checkpoints do not hold random-number state; without it a resumed run draws
+    # different augmentations and masks than an uninterrupted one.
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rng_states"] = {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._resumed_rng_states = checkpoint.get("rng_states")
+
+    def on_train_start(self) -> None:
+        states = getattr(self, "_resumed_rng_states", None)
+        if states is None:
+            return
+        torch.set_rng_state(states["torch"])
+        np.random.set_state(states["numpy"])
+        random.setstate(states["python"])
+        if states["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(states["cuda"])
+        self._resumed_rng_states = None

@@ -1,0 +1,118 @@
+"""MAE: drop most tokens, encode the rest, reconstruct the dropped ones (He et al., 2022)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from foundations.encoders.encoder import Encoder
+from foundations.encoders.masking import random_keep_index
+from foundations.encoders.tokens import TokenBatch
+from foundations.encoders.trunk import TransformerTrunk
+from foundations.methods.base import SSLMethod
+from foundations.methods.views import batch_size_of, make_view
+from foundations.objectives.mae import MAELoss
+
+
+class MAEDecoder(nn.Module):
+    """A light transformer that predicts every token's target from the visible ones.
+
+    Mask tokens are placed at hidden positions using the tokenizer's positional embeddings
+    (projected to the decoder width), so any tokenizer that reports ``pos`` works: 2D/3D
+    patches, wavelengths, observation times.
+
+    Args:
+        encoder_dim: Width of the encoder tokens.
+        target_dim: Per-token target width P.
+        embed_dim: Decoder width.
+        depth: Decoder blocks.
+        num_heads: Decoder attention heads.
+    """
+
+    def __init__(
+        self, encoder_dim: int, target_dim: int, embed_dim: int, depth: int, num_heads: int
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Linear(encoder_dim, embed_dim)
+        self.pos_embed = nn.Linear(encoder_dim, embed_dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        nn.init.normal_(self.mask_token, std=0.02)
+        self.blocks = TransformerTrunk(embed_dim, depth, num_heads)
+        self.predict = nn.Linear(embed_dim, target_dim)
+
+    def forward(self, visible: Tensor, keep_index: Tensor, full: TokenBatch) -> Tensor:
+        """Predict targets ``[B, N, P]`` for all N tokens from ``visible`` ``[B, K, D]``."""
+        batch, num_tokens = full.batch_size, full.num_tokens
+        x = self.mask_token.expand(batch, num_tokens, -1).to(visible.dtype).clone()
+        x.scatter_(1, keep_index.unsqueeze(-1).expand(-1, -1, x.shape[-1]), self.embed(visible))
+        assert full.pos is not None
+        x = x + self.pos_embed(full.pos.to(visible.dtype))
+        return self.predict(self.blocks(x, full.padding_mask))
+
+
+class MAE(SSLMethod):
+    """Masked modelling on any tokenizer that provides ``pos`` and ``target``.
+
+    Args:
+        encoder: The modality encoder; only visible tokens pass through its trunk.
+        augment: Optional light view policy applied before tokenizing.
+        mask_ratio: Fraction of tokens hidden from the encoder.
+        decoder_dim: Decoder width.
+        decoder_depth: Decoder blocks.
+        decoder_heads: Decoder attention heads.
+        norm_target: Normalise each target patch by its own mean and variance.
+        target_dim: Per-token target width; inferred from the tokenizer's ``target_dim``
+            attribute when ``None``.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        augment: nn.Module | None = None,
+        mask_ratio: float = 0.75,
+        decoder_dim: int = 128,
+        decoder_depth: int = 2,
+        decoder_heads: int = 4,
+        norm_target: bool = True,
+        target_dim: int | None = None,
+        lr: float = 1.5e-3,
+        weight_decay: float = 0.05,
+        warmup_ratio: float = 0.1,
+        final_lr_ratio: float = 0.01,
+    ) -> None:
+        super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio, betas=(0.9, 0.95))
+        self.save_hyperparameters(ignore=["encoder", "augment"])
+        target_dim = target_dim or getattr(encoder.tokenizer, "target_dim", None)
+        if not target_dim:
+            raise ValueError(
+                f"{type(encoder.tokenizer).__name__} has no `target_dim`; pass target_dim to MAE"
+            )
+        self.encoder = encoder
+        self.augment = augment
+        self.mask_ratio = mask_ratio
+        self.decoder = MAEDecoder(
+            encoder.out_dim, int(target_dim), decoder_dim, decoder_depth, decoder_heads
+        )
+        self.criterion = MAELoss(norm_target=norm_target)
+
+    def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
+        inputs = make_view(self.augment, batch[self.encoder.modality])
+        tokens = self.encoder.tokenize(inputs)
+        if tokens.target is None or tokens.pos is None:
+            raise ValueError(
+                f"MAE needs a tokenizer that returns `target` and `pos`; "
+                f"{type(self.encoder.tokenizer).__name__} returned "
+                f"target={'set' if tokens.target is not None else 'None'}, "
+                f"pos={'set' if tokens.pos is not None else 'None'}"
+            )
+        keep_index, mask = random_keep_index(
+            tokens.batch_size, tokens.num_tokens, self.mask_ratio, tokens.padding_mask,
+            device=tokens.tokens.device,
+        )
+        visible = self.encoder.encode_tokens(tokens, keep_index).tokens
+        prediction = self.decoder(visible, keep_index, tokens)
+        loss = self.criterion(prediction, tokens.target, mask, tokens.target_mask)
+        self.log_loss(stage, loss, batch_size_of(inputs))
+        return loss

@@ -1,0 +1,88 @@
+"""Multimodal alignment: N encoders pulled into one space with pairwise CLIP or SigLIP."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from foundations.encoders.encoder import Encoder
+from foundations.methods.base import SSLMethod
+from foundations.methods.views import batch_size_of, make_view
+from foundations.objectives.multimodal import MultiModalAlignmentLoss
+
+PRESENT_KEY = "present"
+
+
+class MultiModalAlignment(SSLMethod):
+    """CLIP-style alignment of any number of modalities (AstroM3, ConVIRT, ...).
+
+    A batch holds each modality under its encoder's ``modality`` key. Samples that lack a
+    modality are marked in ``batch["present"][modality]`` (a ``[B]`` bool tensor; a missing entry
+    means all present) and carry placeholder inputs; they are left out of every pair involving
+    that modality, so the others still train.
+
+    Args:
+        encoders: Encoders by name; each reads ``batch[encoder.modality]``.
+        embed_dim: Width of the shared space (a linear projection per encoder).
+        loss: ``"clip"`` (softmax) or ``"siglip"`` (sigmoid) pairwise objective.
+        augment: Optional view policy per encoder name.
+        chunk_size: SigLIP column chunk size to bound memory (``None``: no chunking).
+    """
+
+    def __init__(
+        self,
+        encoders: dict[str, Encoder],
+        embed_dim: int = 128,
+        loss: Literal["clip", "siglip"] = "clip",
+        augment: dict[str, nn.Module] | None = None,
+        chunk_size: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.05,
+        warmup_ratio: float = 0.1,
+        final_lr_ratio: float = 0.01,
+    ) -> None:
+        super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio)
+        self.save_hyperparameters(ignore=["encoders", "augment"])
+        if len(encoders) < 2:
+            raise ValueError(f"alignment needs at least two encoders, got {list(encoders)}")
+        self.encoders = nn.ModuleDict(encoders)
+        self.projections = nn.ModuleDict(
+            {name: nn.Linear(enc.out_dim, embed_dim, bias=False) for name, enc in encoders.items()}
+        )
+        self.augment = nn.ModuleDict(augment or {})
+        pair_kwargs: dict[str, Any] = {"chunk_size": chunk_size} if loss == "siglip" else {}
+        self.criterion = MultiModalAlignmentLoss(list(encoders), pair_loss=loss, **pair_kwargs)
+
+    def embedding_encoder(self) -> nn.Module:
+        return next(iter(self.encoders.values()))
+
+    def embed(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """Projected embeddings of every modality present in ``batch``, by encoder name."""
+        out = {}
+        for name, encoder in self.encoders.items():
+            if encoder.modality not in batch:
+                continue
+            augment = self.augment[name] if name in self.augment else None
+            inputs = make_view(augment if self.training else None, batch[encoder.modality])
+            out[name] = self.projections[name](encoder(inputs))
+        return out
+
+    def _present(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        flags = batch.get(PRESENT_KEY, {})
+        return {
+            name: flags[enc.modality].bool()
+            for name, enc in self.encoders.items()
+            if enc.modality in flags
+        }
+
+    def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
+        embeddings = self.embed(batch)
+        present = self._present(batch)
+        loss = self.criterion(embeddings, present)
+        first = next(iter(self.encoders.values())).modality
+        with torch.no_grad():
+            pairs = self.criterion.pair_losses(embeddings, present)
+        self.log_loss(stage, loss, batch_size_of(batch[first]), **pairs)
+        return loss
