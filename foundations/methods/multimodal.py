@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import torch
 from torch import Tensor, nn
 
 from foundations.encoders.encoder import Encoder
@@ -80,9 +79,7 @@ class MultiModalAlignment(SSLMethod):
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
         embeddings = self.embed(batch)
         present = self._present(batch)
-        loss = self.criterion(embeddings, present)
+        loss, pairs = self.criterion.forward_with_pairs(embeddings, present)
         first = next(iter(self.encoders.values())).modality
-        with torch.no_grad():
-            pairs = self.criterion.pair_losses(embeddings, present)
         self.log_loss(stage, loss, batch_size_of(batch[first]), **pairs)
         return loss
