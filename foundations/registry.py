@@ -12,6 +12,7 @@ imports a domain by name: everything goes through this registry.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -136,10 +137,9 @@ def import_object(path: str) -> Callable[..., Any]:
     module_name, _, attribute = path.rpartition(".")
     if not module_name:
         raise ImportError(f"{path!r} is not a dotted import path")
-    import importlib
-
     module = importlib.import_module(module_name)
     try:
-        return getattr(module, attribute)  # type: ignore[no-any-return]
+        obj: Callable[..., Any] = getattr(module, attribute)
+        return obj
     except AttributeError as error:
         raise ImportError(f"{module_name!r} has no attribute {attribute!r}") from error

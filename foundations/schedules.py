@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 
-def warmup_cosine_factor(step: int, total_steps: int, warmup_steps: int, final_ratio: float) -> float:
+def warmup_cosine_factor(
+    step: int, total_steps: int, warmup_steps: int, final_ratio: float
+) -> float:
     """Multiplier of the base learning rate at ``step``.
 
     Rises linearly from ``1 / warmup_steps`` to 1 over ``warmup_steps``, then follows a half

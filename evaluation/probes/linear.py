@@ -26,7 +26,9 @@ class LinearProbeResult:
 
 
 def _fit(c: float, x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed))
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed)
+    )
     return model.fit(x, y)
 
 

@@ -40,8 +40,10 @@ def describe_all() -> str:
 
 def main(args: list[str]) -> int:
     if args and args[0] in ("-h", "--help"):
-        print("usage: foundations info\n\nList installed domains with their datasets, "
-              "tokenizers, transforms, recipes and benchmarks.")
+        print(
+            "usage: foundations info\n\nList installed domains with their datasets, "
+            "tokenizers, transforms, recipes and benchmarks."
+        )
         return 0
     print(describe_all())
     return 0

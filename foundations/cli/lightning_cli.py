@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import warnings
+from typing import Any, NoReturn
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from foundations.cli.errors import summarise_parser_error
 
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
+
+# Passing `args` is this module's Python API, not a mistake, whatever sys.argv holds.
+warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+
+
+class RecipeArgumentParser(LightningArgumentParser):
+    """Prints one line naming the bad key, not the whole usage, when a recipe is wrong."""
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error:
+            super().error(message, ex)
+        prog = self.prog.replace(" [options]", "")
+        sys.stderr.write(
+            f"{prog}: error: {summarise_parser_error(message)}\n"
+            f"(run `{prog} --help` for the accepted options)\n"
+        )
+        sys.exit(2)
 
 
 class FoundationsCLI(LightningCLI):
@@ -20,6 +41,7 @@ class FoundationsCLI(LightningCLI):
     """
 
     def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("parser_class", RecipeArgumentParser)
         trainer_defaults = {
             "default_root_dir": "runs",
             "callbacks": [ModelCheckpoint(save_last=True)],
@@ -38,6 +60,9 @@ class FoundationsCLI(LightningCLI):
         )
 
 
-def run_lightning(args: list[str]) -> FoundationsCLI:
-    """Run a Lightning verb, e.g. ``run_lightning(["fit", "-c", "recipe.yaml"])``."""
+def run_lightning(args: list[str] | None) -> FoundationsCLI:
+    """Run a Lightning verb, e.g. ``run_lightning(["fit", "-c", "recipe.yaml"])``.
+
+    ``None`` reads the verb and options from ``sys.argv``.
+    """
     return FoundationsCLI(args=args)

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     verb, rest = args[0], args[1:]
     if verb in LIGHTNING_VERBS:
-        run_lightning([verb, *rest])
+        # From the console script, LightningCLI reads sys.argv itself (it warns when given both).
+        run_lightning(None if argv is None else [verb, *rest])
         return 0
     if verb == "info":
         return info.main(rest)

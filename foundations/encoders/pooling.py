@@ -35,5 +35,7 @@ class AttentionPool(nn.Module):
 
     def forward(self, tokens: Tensor, padding_mask: Tensor | None = None) -> Tensor:
         query = self.query.expand(tokens.shape[0], -1, -1)
-        pooled, _ = self.attn(query, tokens, tokens, key_padding_mask=padding_mask, need_weights=False)
+        pooled, _ = self.attn(
+            query, tokens, tokens, key_padding_mask=padding_mask, need_weights=False
+        )
         return self.norm(pooled.squeeze(1))

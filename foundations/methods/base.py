@@ -94,11 +94,24 @@ class SSLMethod(L.LightningModule):
 
     def log_loss(self, stage: str, loss: Tensor, batch_size: int, **extra: Tensor) -> None:
         on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=on_step, on_epoch=not on_step,
-                 batch_size=batch_size, sync_dist=not on_step)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            prog_bar=True,
+            on_step=on_step,
+            on_epoch=not on_step,
+            batch_size=batch_size,
+            sync_dist=not on_step,
+        )
         for name, value in extra.items():
-            self.log(f"{stage}/{name}", value, on_step=on_step, on_epoch=not on_step,
-                     batch_size=batch_size, sync_dist=not on_step)
+            self.log(
+                f"{stage}/{name}",
+                value,
+                on_step=on_step,
+                on_epoch=not on_step,
+                batch_size=batch_size,
+                sync_dist=not on_step,
+            )
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.AdamW(
@@ -109,7 +122,10 @@ class SSLMethod(L.LightningModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine_factor(step, total, warmup, self.final_lr_ratio)
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     @property
     def total_steps(self) -> int:
@@ -120,11 +136,14 @@ class SSLMethod(L.LightningModule):
         return max(1, int(trainer.estimated_stepping_batches))
 
     # Lightning checkpoints do not hold random-number state; without it a resumed run draws
-    # different augmentations and masks than an uninterrupted one.
+    # different augmentations and masks than an uninterrupted one. Stored as tensors and
+    # plain Python values so the checkpoint still loads with torch.load(weights_only=True).
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)
+        keys = np.asarray(keys)
         checkpoint["rng_states"] = {
             "torch": torch.get_rng_state(),
-            "numpy": np.random.get_state(),
+            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
             "python": random.getstate(),
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         }
@@ -137,7 +156,8 @@ class SSLMethod(L.LightningModule):
         if states is None:
             return
         torch.set_rng_state(states["torch"])
-        np.random.set_state(states["numpy"])
+        kind, keys, position, has_gauss, cached = states["numpy"]
+        np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
         random.setstate(states["python"])
         if states["cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(states["cuda"])

@@ -77,7 +77,9 @@ class DINO(SSLMethod):
             freeze_last_layer=freeze_last_layer_epochs,
         )
         self.teacher = copy.deepcopy(encoder)
-        self.teacher_head = DINOProjectionHead(encoder.out_dim, hidden_dim, bottleneck_dim, output_dim)
+        self.teacher_head = DINOProjectionHead(
+            encoder.out_dim, hidden_dim, bottleneck_dim, output_dim
+        )
         self.teacher_head.load_state_dict(self.head.state_dict())
         deactivate_requires_grad(self.teacher)
         deactivate_requires_grad(self.teacher_head)

@@ -108,7 +108,10 @@ class MAE(SSLMethod):
                 f"pos={'set' if tokens.pos is not None else 'None'}"
             )
         keep_index, mask = random_keep_index(
-            tokens.batch_size, tokens.num_tokens, self.mask_ratio, tokens.padding_mask,
+            tokens.batch_size,
+            tokens.num_tokens,
+            self.mask_ratio,
+            tokens.padding_mask,
             device=tokens.tokens.device,
         )
         visible = self.encoder.encode_tokens(tokens, keep_index).tokens

@@ -54,32 +54,32 @@ class MultiModalAlignment(SSLMethod):
         pair_kwargs: dict[str, Any] = {"chunk_size": chunk_size} if loss == "siglip" else {}
         self.criterion = MultiModalAlignmentLoss(list(encoders), pair_loss=loss, **pair_kwargs)
 
+    def modalities(self) -> dict[str, str]:
+        """Sample key read by each encoder, by encoder name."""
+        return {name: str(encoder.modality) for name, encoder in self.encoders.items()}
+
     def embedding_encoder(self) -> nn.Module:
         return next(iter(self.encoders.values()))
 
     def embed(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Projected embeddings of every modality present in ``batch``, by encoder name."""
         out = {}
-        for name, encoder in self.encoders.items():
-            if encoder.modality not in batch:
+        for name, key in self.modalities().items():
+            if key not in batch:
                 continue
-            augment = self.augment[name] if name in self.augment else None
-            inputs = make_view(augment if self.training else None, batch[encoder.modality])
-            out[name] = self.projections[name](encoder(inputs))
+            augment = self.augment[name] if name in self.augment else None  # noqa: SIM401
+            inputs = make_view(augment if self.training else None, batch[key])
+            out[name] = self.projections[name](self.encoders[name](inputs))
         return out
 
     def _present(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         flags = batch.get(PRESENT_KEY, {})
-        return {
-            name: flags[enc.modality].bool()
-            for name, enc in self.encoders.items()
-            if enc.modality in flags
-        }
+        return {name: flags[key].bool() for name, key in self.modalities().items() if key in flags}
 
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
         embeddings = self.embed(batch)
         present = self._present(batch)
         loss, pairs = self.criterion.forward_with_pairs(embeddings, present)
-        first = next(iter(self.encoders.values())).modality
+        first = next(iter(self.modalities().values()))
         self.log_loss(stage, loss, batch_size_of(batch[first]), **pairs)
         return loss

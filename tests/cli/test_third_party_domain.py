@@ -110,7 +110,11 @@ def third_party_env(tmp_path: Path) -> dict[str, str]:
 def foundations_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "foundations.cli.main", *args],
-        env=env, cwd=cwd, capture_output=True, text=True, timeout=300,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -1,0 +1,208 @@
+"""Dataset and LightningDataModule for the generated shape images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import lightning
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from foundations.data import EpochShuffleSampler
+from foundations.toy.generator import GENERATOR_VERSION, load_shapes, write_shapes
+
+CACHE_ENV = "FOUNDATIONS_CACHE"
+"""Environment variable naming the cache folder (default ``~/.cache/foundations``)."""
+
+
+def default_cache_dir() -> Path:
+    """The toy modality's cache folder: ``$FOUNDATIONS_CACHE/toy``."""
+    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "foundations"
+    return Path(root).expanduser() / "toy"
+
+
+def shapes_file_name(num_samples: int, image_size: int, seed: int) -> str:
+    """File name that encodes everything the generated content depends on."""
+    return f"shapes-v{GENERATOR_VERSION}-n{num_samples}-s{image_size}-seed{seed}.npz"
+
+
+class ShapesDataset(Dataset[dict[str, Tensor]]):
+    """Shape images held in memory, one sample dict per image.
+
+    Args:
+        images: float32 ``[N, 3, H, W]``.
+        labels: int64 ``[N]``.
+        class_names: Name of each label index.
+
+    Raises:
+        ValueError: When ``images`` and ``labels`` have different lengths.
+    """
+
+    def __init__(
+        self, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] = ()
+    ) -> None:
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+        self.labels = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
+        self.class_names = class_names
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        """``{"image": FloatTensor[3, H, W], "label": LongTensor[]}``."""
+        return {"image": self.images[index], "label": self.labels[index]}
+
+
+class ShapesDataModule(lightning.LightningDataModule):
+    """Generated shape images, split into train / val / test.
+
+    The data file is generated on first use (:meth:`prepare_data`) into ``root`` and reused
+    afterwards; its name encodes the generator version, ``num_samples``, ``image_size`` and
+    ``seed``. The split is a random permutation of the file's samples drawn from a generator
+    seeded by ``seed`` (independent of the image generator's stream): the first
+    ``round(test_fraction * N)`` indices are the test set, the next ``round(val_fraction * N)``
+    the validation set and the rest the training set. It is therefore fixed for a given
+    ``(num_samples, seed, val_fraction, test_fraction)`` and identical on every rank.
+
+    Args:
+        root: Folder holding the generated file; ``None`` means ``$FOUNDATIONS_CACHE/toy``
+            (``~/.cache/foundations/toy`` when the variable is unset).
+        num_samples: Images in the whole dataset.
+        image_size: Height and width in pixels.
+        batch_size: Samples per batch, per device.
+        num_workers: DataLoader worker processes.
+        val_fraction: Fraction of the samples in the validation set.
+        test_fraction: Fraction of the samples in the test set.
+        seed: Seed of both the generator and the split.
+
+    Raises:
+        ValueError: When a size or fraction is out of range.
+    """
+
+    def __init__(
+        self,
+        root: str | None = None,
+        num_samples: int = 2048,
+        image_size: int = 32,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        val_fraction: float = 0.2,
+        test_fraction: float = 0.2,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if num_samples <= 0 or batch_size <= 0 or num_workers < 0:
+            raise ValueError(
+                "num_samples and batch_size must be positive and num_workers >= 0, got "
+                f"{num_samples}, {batch_size}, {num_workers}"
+            )
+        if not (0.0 <= val_fraction < 1.0 and 0.0 <= test_fraction < 1.0):
+            raise ValueError(
+                f"fractions must lie in [0, 1), got val {val_fraction}, test {test_fraction}"
+            )
+        if val_fraction + test_fraction >= 1.0:
+            raise ValueError(
+                f"val_fraction + test_fraction must be < 1, got {val_fraction + test_fraction}"
+            )
+        self.save_hyperparameters()
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self.num_samples = num_samples
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.val_fraction = val_fraction
+        self.test_fraction = test_fraction
+        self.seed = seed
+        self.class_names: tuple[str, ...] = ()
+        self.full: ShapesDataset | None = None
+        self.train: ShapesDataset | None = None
+        self.val: ShapesDataset | None = None
+        self.test: ShapesDataset | None = None
+
+    @property
+    def path(self) -> Path:
+        """The generated data file."""
+        return self.root / shapes_file_name(self.num_samples, self.image_size, self.seed)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of shape classes (known after :meth:`setup`)."""
+        return len(self.class_names)
+
+    def prepare_data(self) -> None:
+        """Generate the data file unless it already exists (written atomically)."""
+        if not self.path.is_file():
+            write_shapes(self.path, self.num_samples, self.image_size, self.seed)
+
+    def split_indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The fixed ``(train, val, test)`` sample indices described in the class docstring."""
+        order = np.random.default_rng([self.seed, 1]).permutation(self.num_samples)
+        num_test = round(self.test_fraction * self.num_samples)
+        num_val = round(self.val_fraction * self.num_samples)
+        test, val = order[:num_test], order[num_test : num_test + num_val]
+        return order[num_test + num_val :], val, test
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load the file (generating it if :meth:`prepare_data` did not run) and split it.
+
+        Raises:
+            ValueError: When the file is invalid, or does not hold ``num_samples`` images of
+                ``image_size`` pixels, or the training set is smaller than one batch.
+        """
+        if self.full is not None:
+            return
+        self.prepare_data()
+        images, labels, class_names = load_shapes(self.path)
+        expected = (self.num_samples, 3, self.image_size, self.image_size)
+        if images.shape != expected:
+            raise ValueError(
+                f"{self.path}: expected images of shape {expected}, got {images.shape}"
+            )
+        train, val, test = self.split_indices()
+        if len(train) < self.batch_size:
+            raise ValueError(
+                f"the training split has {len(train)} samples, fewer than batch_size "
+                f"{self.batch_size}; with drop_last it would yield no batch"
+            )
+        self.class_names = class_names
+        self.full = ShapesDataset(images, labels, class_names)
+        self.train = ShapesDataset(images[train], labels[train], class_names)
+        self.val = ShapesDataset(images[val], labels[val], class_names)
+        self.test = ShapesDataset(images[test], labels[test], class_names)
+
+    def _loader(self, dataset: ShapesDataset | None, train: bool = False) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError("call setup() before asking for a dataloader")
+        # The seeded sampler and generator keep the global RNG untouched by data loading, so a
+        # resumed run continues exactly (see EpochShuffleSampler).
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
+            generator=torch.Generator().manual_seed(self.seed),
+            drop_last=train,
+            num_workers=self.num_workers,
+            pin_memory=torch.cuda.is_available(),
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches; the last incomplete batch is dropped."""
+        return self._loader(self.train, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches in a fixed order."""
+        return self._loader(self.val)
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches in a fixed order."""
+        return self._loader(self.test)
+
+    def predict_dataloader(self) -> DataLoader:
+        """Every sample of the file, in file order (for embedding the whole dataset)."""
+        return self._loader(self.full)
