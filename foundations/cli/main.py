@@ -35,6 +35,16 @@ def plugin_commands() -> dict[str, EntryPoint]:
     return {entry.name: entry for entry in entry_points(group=COMMAND_GROUP)}
 
 
+def _summary(entry: EntryPoint) -> str:
+    """First line of the docstring of the module that defines a plugin command."""
+    try:
+        module = sys.modules[entry.load().__module__]
+    except Exception as error:  # a broken plugin must not break --help
+        return f"(failed to load: {error})"
+    doc = (module.__doc__ or "").strip().splitlines()
+    return doc[0].split(": ", 1)[-1] if doc else ""
+
+
 def usage(commands: dict[str, EntryPoint]) -> str:
     lines = [
         f"foundations {__version__}: self-supervised foundation models for science",
@@ -43,9 +53,11 @@ def usage(commands: dict[str, EntryPoint]) -> str:
         "",
         "commands:",
     ]
-    names = [*LIGHTNING_VERBS, "info", *sorted(commands)]
-    for name in names:
-        lines.append(f"  {name:<10} {_DESCRIPTIONS.get(name, '')}".rstrip())
+    descriptions = dict(_DESCRIPTIONS)
+    for name, entry in sorted(commands.items()):
+        descriptions[name] = _summary(entry)
+    for name, text in descriptions.items():
+        lines.append(f"  {name:<10} {text}".rstrip())
     lines += ["", "Run `foundations <command> --help` for a command's options."]
     return "\n".join(lines)
 

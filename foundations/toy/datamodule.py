@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import lightning
 import numpy as np
@@ -11,7 +12,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from foundations.data import EpochShuffleSampler
+from foundations.data import EpochShuffleSampler, Split
 from foundations.toy.generator import GENERATOR_VERSION, load_shapes, write_shapes
 
 CACHE_ENV = "FOUNDATIONS_CACHE"
@@ -29,6 +30,17 @@ def shapes_file_name(num_samples: int, image_size: int, seed: int) -> str:
     return f"shapes-v{GENERATOR_VERSION}-n{num_samples}-s{image_size}-seed{seed}.npz"
 
 
+def edge_map(image: Tensor) -> Tensor:
+    """Gradient magnitude of the grey image, ``[3, H, W]`` -> ``[1, H, W]``: a second view of
+    the same object, used as the toy's paired modality for multimodal alignment."""
+    grey = image.mean(dim=0)
+    dy = torch.zeros_like(grey)
+    dx = torch.zeros_like(grey)
+    dy[1:-1] = (grey[2:] - grey[:-2]) / 2
+    dx[:, 1:-1] = (grey[:, 2:] - grey[:, :-2]) / 2
+    return torch.sqrt(dx**2 + dy**2).unsqueeze(0)
+
+
 class ShapesDataset(Dataset[dict[str, Tensor]]):
     """Shape images held in memory, one sample dict per image.
 
@@ -36,26 +48,45 @@ class ShapesDataset(Dataset[dict[str, Tensor]]):
         images: float32 ``[N, 3, H, W]``.
         labels: int64 ``[N]``.
         class_names: Name of each label index.
+        edges_missing: Optional ``[N]`` bool. When given, every sample also holds an
+            ``"edges"`` modality (:func:`edge_map`) and ``sample["present"]["edges"]``; samples
+            marked missing hold zeros there, as samples lacking a modality do.
 
     Raises:
-        ValueError: When ``images`` and ``labels`` have different lengths.
+        ValueError: When ``images``, ``labels`` and ``edges_missing`` differ in length.
     """
 
     def __init__(
-        self, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] = ()
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        class_names: tuple[str, ...] = (),
+        edges_missing: np.ndarray | None = None,
     ) -> None:
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        if edges_missing is not None and len(edges_missing) != len(labels):
+            raise ValueError(f"{len(edges_missing)} missing flags for {len(labels)} samples")
         self.images = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
         self.labels = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
         self.class_names = class_names
+        self.edges_missing = (
+            None if edges_missing is None else torch.from_numpy(edges_missing.astype(bool))
+        )
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        """``{"image": FloatTensor[3, H, W], "label": LongTensor[]}``."""
-        return {"image": self.images[index], "label": self.labels[index]}
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """``{"image": FloatTensor[3, H, W], "label": LongTensor[]}``, plus ``"edges"``
+        ``[1, H, W]`` and ``"present": {"edges": BoolTensor[]}`` when paired."""
+        sample: dict[str, Any] = {"image": self.images[index], "label": self.labels[index]}
+        if self.edges_missing is not None:
+            missing = self.edges_missing[index]
+            edges = edge_map(self.images[index])
+            sample["edges"] = torch.zeros_like(edges) if missing else edges
+            sample["present"] = {"edges": ~missing}
+        return sample
 
 
 class ShapesDataModule(lightning.LightningDataModule):
@@ -79,6 +110,9 @@ class ShapesDataModule(lightning.LightningDataModule):
         val_fraction: Fraction of the samples in the validation set.
         test_fraction: Fraction of the samples in the test set.
         seed: Seed of both the generator and the split.
+        paired_edges: Add the ``"edges"`` modality (see :class:`ShapesDataset`).
+        missing_edges_fraction: Fraction of samples that lack the edges modality (drawn with
+            ``seed``), to exercise missing-modality training.
 
     Raises:
         ValueError: When a size or fraction is out of range.
@@ -94,6 +128,8 @@ class ShapesDataModule(lightning.LightningDataModule):
         val_fraction: float = 0.2,
         test_fraction: float = 0.2,
         seed: int = 0,
+        paired_edges: bool = False,
+        missing_edges_fraction: float = 0.0,
     ) -> None:
         super().__init__()
         if num_samples <= 0 or batch_size <= 0 or num_workers < 0:
@@ -118,6 +154,8 @@ class ShapesDataModule(lightning.LightningDataModule):
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.seed = seed
+        self.paired_edges = paired_edges
+        self.missing_edges_fraction = missing_edges_fraction
         self.class_names: tuple[str, ...] = ()
         self.full: ShapesDataset | None = None
         self.train: ShapesDataset | None = None
@@ -170,10 +208,17 @@ class ShapesDataModule(lightning.LightningDataModule):
                 f"{self.batch_size}; with drop_last it would yield no batch"
             )
         self.class_names = class_names
-        self.full = ShapesDataset(images, labels, class_names)
-        self.train = ShapesDataset(images[train], labels[train], class_names)
-        self.val = ShapesDataset(images[val], labels[val], class_names)
-        self.test = ShapesDataset(images[test], labels[test], class_names)
+        missing = None
+        if self.paired_edges:
+            rng = np.random.default_rng([self.seed, 2])
+            missing = rng.random(len(labels)) < self.missing_edges_fraction
+
+        def subset(index: np.ndarray | slice) -> ShapesDataset:
+            flags = None if missing is None else missing[index]
+            return ShapesDataset(images[index], labels[index], class_names, flags)
+
+        self.full = subset(slice(None))
+        self.train, self.val, self.test = subset(train), subset(val), subset(test)
 
     def _loader(self, dataset: ShapesDataset | None, train: bool = False) -> DataLoader:
         if dataset is None:
@@ -202,6 +247,13 @@ class ShapesDataModule(lightning.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         """Test batches in a fixed order."""
         return self._loader(self.test)
+
+    def split_dataloader(self, split: Split) -> DataLoader:
+        """Every sample of ``split`` once, in a fixed order (for probes and benchmarks)."""
+        datasets = {"train": self.train, "val": self.val, "test": self.test}
+        if split not in datasets:
+            raise ValueError(f"split must be one of {sorted(datasets)}, got {split!r}")
+        return self._loader(datasets[split])
 
     def predict_dataloader(self) -> DataLoader:
         """Every sample of the file, in file order (for embedding the whole dataset)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from foundations.cli.errors import summarise_parser_error
@@ -37,7 +38,7 @@ def test_info_lists_the_toy_domain_and_its_recipes(capsys: pytest.CaptureFixture
 
 def test_core_recipes_exist() -> None:
     names = {path.stem for path in CORE_RECIPES}
-    assert {"simclr_toy", "moco_toy", "dino_toy", "mae_toy"} <= names
+    assert {"simclr_toy", "moco_toy", "dino_toy", "mae_toy", "clip_toy"} <= names
 
 
 @pytest.mark.parametrize("recipe", CORE_RECIPES, ids=lambda path: path.stem)
@@ -47,6 +48,15 @@ def test_every_core_recipe_runs_end_to_end(recipe: Path, tmp_path: Path) -> None
     cli = FoundationsCLI(args=args)
     assert cli.trainer.state.finished
     assert cli.trainer.global_step == 1
+
+
+def test_bf16_mixed_precision_trains(tmp_path: Path, repo_root: Path) -> None:
+    recipe = repo_root / "recipes" / "core" / "mae_toy.yaml"
+    args = ["fit", "-c", str(recipe), "--trainer.fast_dev_run", "true", *TINY_DATA]
+    args += ["--trainer.precision", "bf16-mixed", "--trainer.default_root_dir", str(tmp_path)]
+    cli = FoundationsCLI(args=args)
+    assert cli.trainer.precision == "bf16-mixed"
+    assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
 
 
 def test_print_config_round_trips(

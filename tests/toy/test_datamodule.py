@@ -10,7 +10,12 @@ import pytest
 import torch
 
 from foundations.toy.augment import ImageViews
-from foundations.toy.datamodule import ShapesDataModule, ShapesDataset, default_cache_dir
+from foundations.toy.datamodule import (
+    ShapesDataModule,
+    ShapesDataset,
+    default_cache_dir,
+    edge_map,
+)
 from foundations.toy.generator import generate_shapes
 
 
@@ -134,3 +139,32 @@ def test_views_reject_bad_input() -> None:
         ImageViews()(torch.rand(3, 32, 32))
     with pytest.raises(ValueError, match="scale"):
         ImageViews(scale=(0.0, 1.0))
+
+
+def test_paired_edges_modality_marks_missing_samples(tmp_path: Path) -> None:
+    module = ShapesDataModule(
+        root=str(tmp_path),
+        num_samples=200,
+        batch_size=20,
+        paired_edges=True,
+        missing_edges_fraction=0.3,
+    )
+    module.setup()
+    assert module.full is not None
+    samples = [module.full[i] for i in range(len(module.full))]
+    present = torch.stack([s["present"]["edges"] for s in samples])
+    assert 0.55 < float(present.float().mean()) < 0.85
+    for sample in samples:
+        assert sample["edges"].shape == (1, 32, 32)
+        has_edges = bool(sample["edges"].abs().sum() > 0)
+        assert has_edges == bool(sample["present"]["edges"])
+
+
+def test_edge_map_is_zero_on_flat_images_and_positive_on_a_step() -> None:
+    flat = torch.full((3, 8, 8), 0.5)
+    assert torch.equal(edge_map(flat), torch.zeros(1, 8, 8))
+    step = torch.zeros(3, 8, 8)
+    step[:, :, 4:] = 1.0
+    edges = edge_map(step)[0]
+    assert float(edges[4, 3]) == 0.5 and float(edges[4, 4]) == 0.5
+    assert float(edges[4, 0]) == 0.0
