@@ -10,6 +10,7 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from foundations.callbacks import EmbeddingWriter
 from foundations.cli.errors import summarise_parser_error
 
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
@@ -37,14 +38,15 @@ class FoundationsCLI(LightningCLI):
 
     Differences from the stock CLI: runs are seeded (``seed_everything: 0`` unless the recipe
     says otherwise), a ``last.ckpt`` is always kept so ``--ckpt_path last`` resumes an
-    interrupted run, and the resolved config is saved next to the logs.
+    interrupted run, ``predict`` writes ``predictions/embeddings.npz`` under the run folder, and
+    the resolved config is saved next to the logs.
     """
 
     def __init__(self, args: list[str] | None = None, run: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("parser_class", RecipeArgumentParser)
         trainer_defaults = {
             "default_root_dir": "runs",
-            "callbacks": [ModelCheckpoint(save_last=True)],
+            "callbacks": [ModelCheckpoint(save_last=True), EmbeddingWriter()],
         }
         super().__init__(
             model_class=L.LightningModule,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -48,6 +49,22 @@ def test_every_core_recipe_runs_end_to_end(recipe: Path, tmp_path: Path) -> None
     cli = FoundationsCLI(args=args)
     assert cli.trainer.state.finished
     assert cli.trainer.global_step == 1
+
+
+@pytest.mark.parametrize("verb", ["validate", "test", "predict"])
+def test_evaluation_verbs_run(verb: str, tmp_path: Path, repo_root: Path) -> None:
+    recipe = repo_root / "recipes" / "core" / "simclr_toy.yaml"
+    args = [verb, "-c", str(recipe), "--trainer.default_root_dir", str(tmp_path), *TINY_DATA]
+    cli = FoundationsCLI(args=[*args, "--trainer.logger", "false"])
+    assert cli.trainer.state.finished
+    if verb == "predict":
+        written = np.load(tmp_path / "predictions" / "embeddings.npz")
+        assert written["embedding"].shape == (320, 64)
+        assert np.isfinite(written["embedding"]).all()
+        assert sorted(np.unique(written["label"])) == list(range(cli.datamodule.num_classes))
+    else:
+        stage = "val" if verb == "validate" else "test"
+        assert torch.isfinite(cli.trainer.callback_metrics[f"{stage}/loss"])
 
 
 def test_bf16_mixed_precision_trains(tmp_path: Path, repo_root: Path) -> None:
