@@ -53,4 +53,4 @@ class EmbeddingWriter(BasePredictionWriter):
             else f"embeddings.rank{trainer.global_rank}.npz"
         )
         self.last_path = folder / name
-        np.savez(self.last_path, **arrays)
+        np.savez(self.last_path, allow_pickle=False, **arrays)
