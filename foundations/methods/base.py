@@ -7,12 +7,14 @@ biases and learned tokens, exact-resume random-number state in its checkpoints, 
 
 from __future__ import annotations
 
+import inspect
 import random
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
 from torch import Tensor, nn
 
 from foundations.schedules import warmup_cosine_factor
@@ -61,6 +63,19 @@ class SSLMethod(L.LightningModule):
         self.warmup_ratio = warmup_ratio
         self.final_lr_ratio = final_lr_ratio
         self.betas = betas
+
+    def save_config(self, *module_args: str) -> None:
+        """Record the constructor arguments so a checkpoint rebuilds its own architecture.
+
+        Built by the CLI, the arguments are the recipe's config (encoders as class paths), so
+        ``SSLMethod.load_from_checkpoint(path)`` needs no recipe. Built in Python, the module
+        arguments named in ``module_args`` are objects and are left out (they would be pickled).
+        Call it from ``__init__`` of a subclass.
+        """
+        frame = inspect.currentframe()
+        caller = frame.f_back if frame is not None else None
+        from_config = _given_hyperparameters.get() is not None
+        self.save_hyperparameters(ignore=[] if from_config else list(module_args), frame=caller)
 
     # -- to implement -------------------------------------------------------------------------
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:

@@ -64,7 +64,7 @@ class DINO(SSLMethod):
         final_lr_ratio: float = 0.01,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio)
-        self.save_hyperparameters(ignore=["encoder", "augment", "local_augment"])
+        self.save_config("encoder", "augment", "local_augment")
         self.encoder = encoder
         self.augment = augment
         self.local_augment = local_augment if local_augment is not None else augment

@@ -83,7 +83,7 @@ class MAE(SSLMethod):
         final_lr_ratio: float = 0.01,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio, betas=(0.9, 0.95))
-        self.save_hyperparameters(ignore=["encoder", "augment"])
+        self.save_config("encoder", "augment")
         target_dim = target_dim or getattr(encoder.tokenizer, "target_dim", None)
         if not target_dim:
             raise ValueError(

@@ -45,7 +45,7 @@ class MoCoV3(SSLMethod):
         final_lr_ratio: float = 0.01,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio)
-        self.save_hyperparameters(ignore=["encoder", "augment"])
+        self.save_config("encoder", "augment")
         self.encoder = encoder
         self.augment = augment
         self.projection = MoCoProjectionHead(encoder.out_dim, hidden_dim, projection_dim, 3)

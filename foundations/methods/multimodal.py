@@ -43,7 +43,7 @@ class MultiModalAlignment(SSLMethod):
         final_lr_ratio: float = 0.01,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio)
-        self.save_hyperparameters(ignore=["encoders", "augment"])
+        self.save_config("encoders", "augment")
         if len(encoders) < 2:
             raise ValueError(f"alignment needs at least two encoders, got {list(encoders)}")
         self.encoders = nn.ModuleDict(encoders)

@@ -38,7 +38,7 @@ class SimCLR(SSLMethod):
         final_lr_ratio: float = 0.01,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio)
-        self.save_hyperparameters(ignore=["encoder", "augment"])
+        self.save_config("encoder", "augment")
         self.encoder = encoder
         self.augment = augment
         self.projection = SimCLRProjectionHead(encoder.out_dim, hidden_dim, projection_dim)
