@@ -22,8 +22,8 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/ruff check foundations domains evaluation tests
-	$(BIN)/ruff format --check foundations domains evaluation tests
+	$(BIN)/ruff check foundations domains evaluation tests benchmarks
+	$(BIN)/ruff format --check foundations domains evaluation tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy foundations

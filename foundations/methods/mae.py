@@ -45,10 +45,11 @@ class MAEDecoder(nn.Module):
     def forward(self, visible: Tensor, keep_index: Tensor, full: TokenBatch) -> Tensor:
         """Predict targets ``[B, N, P]`` for all N tokens from ``visible`` ``[B, K, D]``."""
         batch, num_tokens = full.batch_size, full.num_tokens
-        x = self.mask_token.expand(batch, num_tokens, -1).to(visible.dtype).clone()
-        x.scatter_(1, keep_index.unsqueeze(-1).expand(-1, -1, x.shape[-1]), self.embed(visible))
+        embedded = self.embed(visible)  # under autocast its dtype may differ from `visible`'s
+        x = self.mask_token.expand(batch, num_tokens, -1).to(embedded.dtype).clone()
+        x.scatter_(1, keep_index.unsqueeze(-1).expand(-1, -1, x.shape[-1]), embedded)
         assert full.pos is not None
-        x = x + self.pos_embed(full.pos.to(visible.dtype))
+        x = x + self.pos_embed(full.pos.to(embedded.dtype))
         return self.predict(self.blocks(x, full.padding_mask))
 
 
@@ -97,8 +98,12 @@ class MAE(SSLMethod):
         )
         self.criterion = MAELoss(norm_target=norm_target)
 
-    def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
-        inputs = make_view(self.augment, batch[self.encoder.modality])
+    def reconstruction_loss(self, inputs: Any) -> Tensor:
+        """Mask, encode the visible tokens, decode, and score the hidden ones.
+
+        Raises:
+            ValueError: When the tokenizer gives no ``target`` or no ``pos``.
+        """
         tokens = self.encoder.tokenize(inputs)
         if tokens.target is None or tokens.pos is None:
             raise ValueError(
@@ -116,6 +121,10 @@ class MAE(SSLMethod):
         )
         visible = self.encoder.encode_tokens(tokens, keep_index).tokens
         prediction = self.decoder(visible, keep_index, tokens)
-        loss = self.criterion(prediction, tokens.target, mask, tokens.target_mask)
+        return self.criterion(prediction, tokens.target, mask, tokens.target_mask)
+
+    def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
+        inputs = make_view(self.augment, batch[self.encoder.modality])
+        loss = self.reconstruction_loss(inputs)
         self.log_loss(stage, loss, batch_size_of(inputs))
         return loss

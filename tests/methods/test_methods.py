@@ -151,3 +151,17 @@ def test_predict_step_returns_embeddings_and_labels() -> None:
     out = model.predict_step(fixed_batch(), 0)
     assert out["embedding"].shape == (16, 32)
     assert torch.equal(out["label"], fixed_batch()["label"])
+
+
+def test_mae_decoder_under_autocast_with_float32_encoder_output() -> None:
+    # On CUDA, autocast keeps LayerNorm outputs in float32 while Linear outputs bfloat16.
+    from foundations.encoders.tokens import TokenBatch
+    from foundations.methods.mae import MAEDecoder
+
+    decoder = MAEDecoder(encoder_dim=32, target_dim=12, embed_dim=16, depth=1, num_heads=2)
+    full = TokenBatch(tokens=torch.randn(2, 8, 32), pos=torch.randn(1, 8, 32))
+    keep = torch.tensor([[0, 3], [1, 6]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        prediction = decoder(torch.randn(2, 2, 32, dtype=torch.float32), keep, full)
+    assert prediction.shape == (2, 8, 12)
+    assert torch.isfinite(prediction.float()).all()
