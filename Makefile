@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check foundations domains evaluation tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy foundations
+	$(BIN)/mypy foundations evaluation
 
 check: lint typecheck test
 

@@ -22,12 +22,12 @@ from evaluation.embeddings import extract_embeddings
 from evaluation.probes.linear import LinearProbeResult, linear_probe
 from foundations import __version__
 from foundations.cli.lightning_cli import FoundationsCLI
-from foundations.data import LabelledSplits
+from foundations.data import LabelledSplits, Split
 from foundations.registry import get_domain
 
 DEFAULT_DOMAIN = "toy"
 DEFAULT_RECIPE = "simclr_toy.yaml"
-SPLITS = ("train", "val", "test")
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
 def default_recipe() -> Path:
@@ -74,7 +74,7 @@ def run_demo(
         raise TypeError(f"{type(datamodule).__name__} has no split_dataloader(); cannot probe")
     random_init = copy.deepcopy(cli.model)
     start = time.perf_counter()
-    cli.trainer.fit(cli.model, datamodule=datamodule)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     train_seconds = time.perf_counter() - start
 
     encoder = cli.model.embedding_encoder()

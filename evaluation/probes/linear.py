@@ -2,27 +2,48 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.metrics import accuracy_score
+from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from evaluation.metrics import classification_metrics, multilabel_metrics
+
 DEFAULT_C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
+
+Split = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
 class LinearProbeResult:
-    """Test metrics of the probe whose regularisation won on the validation split."""
+    """Test metrics of the probe whose regularisation won on the validation split.
+
+    ``auroc`` is None unless the probe was trained on exactly two classes and the test split
+    holds both of them.
+    """
 
     accuracy: float
     balanced_accuracy: float
     macro_f1: float
     best_c: float
     val_accuracy: float
+    auroc: float | None = None
+
+
+@dataclass
+class MultilabelProbeResult:
+    """Test metrics of the one-vs-rest probe whose regularisation won on validation mAP."""
+
+    mAP: float
+    micro_f1: float
+    best_c: float
+    val_mAP: float
 
 
 def _fit(c: float, x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
@@ -32,10 +53,15 @@ def _fit(c: float, x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
     return model.fit(x, y)
 
 
+def _fit_multilabel(c: float, x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
+    classifier = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+    return make_pipeline(StandardScaler(), OneVsRestClassifier(classifier)).fit(x, y)
+
+
 def linear_probe(
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
+    train: Split,
+    val: Split,
+    test: Split,
     c_grid: Sequence[float] = DEFAULT_C_GRID,
     seed: int = 0,
 ) -> LinearProbeResult:
@@ -43,6 +69,7 @@ def linear_probe(
 
     The test split is never used for any choice; the chosen model is the one fitted on
     ``train`` (no refit on train+val, so the validation score stays an honest estimate).
+    Ties in validation accuracy go to the smaller ``C`` (the stronger regularisation).
 
     Args:
         train: ``(features, labels)`` to fit.
@@ -52,18 +79,73 @@ def linear_probe(
         seed: Solver seed.
 
     Returns:
-        Test accuracy, balanced accuracy and macro-F1 with the chosen ``C``.
+        Test accuracy, balanced accuracy, macro-F1 and (binary tasks) AUROC with the chosen
+        ``C``.
     """
     scored = []
     for c in c_grid:
         model = _fit(c, *train, seed)
         scored.append((accuracy_score(val[1], model.predict(val[0])), c, model))
     val_accuracy, best_c, best = max(scored, key=lambda item: (item[0], -item[1]))
-    predicted = best.predict(test[0])
+    binary = len(best.classes_) == 2
+    metrics = classification_metrics(
+        test[1],
+        best.predict(test[0]),
+        best.predict_proba(test[0]) if binary else None,
+        num_classes=2 if binary else None,
+    )
+    auroc = metrics.get("auroc")
     return LinearProbeResult(
-        accuracy=float(accuracy_score(test[1], predicted)),
-        balanced_accuracy=float(balanced_accuracy_score(test[1], predicted)),
-        macro_f1=float(f1_score(test[1], predicted, average="macro")),
+        accuracy=metrics["accuracy"],
+        balanced_accuracy=metrics["balanced_accuracy"],
+        macro_f1=metrics["macro_f1"],
         best_c=float(best_c),
         val_accuracy=float(val_accuracy),
+        auroc=None if auroc is None or math.isnan(auroc) else auroc,
+    )
+
+
+def linear_probe_multilabel(
+    train: Split,
+    val: Split,
+    test: Split,
+    c_grid: Sequence[float] = DEFAULT_C_GRID,
+    seed: int = 0,
+    threshold: float = 0.5,
+) -> MultilabelProbeResult:
+    """One-vs-rest logistic regression per class; ``C`` chosen on validation mAP.
+
+    Labels are ``[N, C]`` 0/1 matrices. As in :func:`linear_probe`, the test split is only
+    scored, the chosen model is the one fitted on ``train``, and ties go to the smaller ``C``.
+    A class that is constant in ``train`` gets a constant predictor (scikit-learn warns).
+
+    Args:
+        train: ``(features, targets [N, C])`` to fit.
+        val: ``(features, targets [N, C])`` to choose ``C``; needs a positive of some class.
+        test: ``(features, targets [N, C])`` to report.
+        c_grid: Candidate values of ``C``, shared by all classes.
+        seed: Solver seed.
+        threshold: Probability at which a class counts as predicted, for micro-F1.
+
+    Returns:
+        Test mAP and micro-F1 with the chosen ``C``, and the winning validation mAP.
+
+    Raises:
+        ValueError: When the targets are not ``[N, C]`` matrices.
+    """
+    for name, (_, targets) in {"train": train, "val": val, "test": test}.items():
+        if np.ndim(targets) != 2:
+            raise ValueError(f"{name} targets must be [N, C], got shape {np.shape(targets)}")
+    scored = []
+    for c in c_grid:
+        model = _fit_multilabel(c, *train, seed)
+        val_map = multilabel_metrics(val[1], model.predict_proba(val[0]), threshold)["mAP"]
+        scored.append((val_map, c, model))
+    val_map, best_c, best = max(scored, key=lambda item: (item[0], -item[1]))
+    metrics = multilabel_metrics(test[1], best.predict_proba(test[0]), threshold)
+    return MultilabelProbeResult(
+        mAP=metrics["mAP"],
+        micro_f1=metrics["micro_f1"],
+        best_c=float(best_c),
+        val_mAP=float(val_map),
     )
