@@ -39,7 +39,10 @@ def plot_label_efficiency(
             [100 * f for f in fractions], means, yerr=stds, marker="o", capsize=3, label=name
         )
     axis.set_xscale("log")
-    axis.set_xlabel("labelled training samples (%)")
+    ticks = sorted({f for points in curves.values() for f in points})
+    axis.set_xticks([100 * f for f in ticks], [f"{100 * f:g}%" for f in ticks])
+    axis.minorticks_off()
+    axis.set_xlabel("labelled training samples")
     axis.set_ylabel(metric)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)

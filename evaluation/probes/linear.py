@@ -105,6 +105,12 @@ def linear_probe(
     )
 
 
+def predict_linear(train: Split, test_features: np.ndarray, c: float, seed: int = 0) -> np.ndarray:
+    """Test predictions of the probe fitted on ``train`` with a given ``C`` (e.g. the one
+    :func:`linear_probe` chose), for confusion matrices."""
+    return np.asarray(_fit(c, *train, seed).predict(test_features))
+
+
 def linear_probe_multilabel(
     train: Split,
     val: Split,

@@ -1,0 +1,133 @@
+"""Benchmarks as data: a named dataset + split + protocols, registered by a domain.
+
+A domain lists its benchmarks in ``DomainPlugin.benchmarks`` as plain dicts (the core cannot
+import this package), and a user can write the same dict as YAML for their own labelled data::
+
+    name: my-lesions
+    datamodule:
+      class_path: domains.medical.datamodules.VolumeFolderDataModule
+      init_args: {root: /data/lesions, labels_csv: labels.csv}
+    split: grouped by patient_id
+    protocols: [linear, knn, label_efficiency]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from foundations.registry import domains
+
+Protocol = Literal["linear", "knn", "label_efficiency"]
+PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One evaluation task.
+
+    Attributes:
+        name: Unique name, e.g. ``"toy-shapes"``.
+        datamodule: ``{"class_path": ..., "init_args": {...}}`` of a datamodule implementing
+            ``foundations.data.LabelledSplits``.
+        description: One line for listings and reports.
+        task: ``"multiclass"`` or ``"binary"`` (binary adds AUROC).
+        split: How the datamodule's train/val/test were made (reported verbatim), e.g.
+            ``"random"``, ``"grouped by star"``, ``"spatial blocks of 16 px"``.
+        protocols: Protocols to run on frozen embeddings.
+        label_fractions: Fractions of training labels for the label-efficiency protocol.
+        seeds: Seeds for the label subsets.
+        raw_baseline: Also probe the flattened raw inputs (tensor modalities only).
+        classical_baseline: Import path of ``fn(datamodule) -> {split: (X, y)}``: the field's
+            hand-made features, probed like an encoder.
+        primary_metric: Metric of the headline table and the label-efficiency plot.
+    """
+
+    name: str
+    datamodule: Mapping[str, Any]
+    description: str = ""
+    task: Literal["multiclass", "binary"] = "multiclass"
+    split: str = "random"
+    protocols: tuple[Protocol, ...] = PROTOCOLS
+    label_fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    raw_baseline: bool = True
+    classical_baseline: str | None = None
+    primary_metric: str = "accuracy"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> Benchmark:
+        """Build from a plain dict, rejecting unknown keys and protocols by name.
+
+        Raises:
+            ValueError: Naming the benchmark and the offending key or value.
+        """
+        data = dict(data)
+        label = name or data.get("name", "<unnamed>")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"benchmark {label!r}: unknown keys {unknown}; known: {sorted(known)}")
+        if name is not None:
+            data["name"] = name
+        if "name" not in data or "datamodule" not in data:
+            raise ValueError(f"benchmark {label!r} needs `name` and `datamodule`")
+        if "class_path" not in data["datamodule"]:
+            raise ValueError(f"benchmark {label!r}: datamodule needs a `class_path`")
+        for key in ("protocols", "label_fractions", "seeds"):
+            if key in data:
+                data[key] = tuple(data[key])
+        bad = [p for p in data.get("protocols", ()) if p not in PROTOCOLS]
+        if bad:
+            raise ValueError(f"benchmark {label!r}: unknown protocols {bad}; known: {PROTOCOLS}")
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> Benchmark:
+        """Read a user's benchmark file.
+
+        Raises:
+            ValueError: Naming the file when it is not a YAML mapping or is malformed.
+        """
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML ({error})") from error
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a benchmark file must be a YAML mapping")
+        try:
+            return cls.from_dict(data)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: {error}") from error
+
+
+def registered_benchmarks() -> dict[str, Benchmark]:
+    """Every benchmark of every installed domain, by name."""
+    found = {}
+    for plugin in domains().values():
+        for name, spec in plugin.benchmarks.items():
+            found[name] = spec if isinstance(spec, Benchmark) else Benchmark.from_dict(spec, name)
+    return found
+
+
+def find_benchmark(name_or_path: str) -> Benchmark:
+    """A registered benchmark by name, or a user's benchmark YAML file.
+
+    Raises:
+        KeyError: Listing the registered names when neither matches.
+    """
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return Benchmark.from_yaml(path)
+    available = registered_benchmarks()
+    if name_or_path not in available:
+        raise KeyError(
+            f"no benchmark {name_or_path!r} and no such YAML file; registered: "
+            f"{', '.join(sorted(available)) or 'none'}"
+        )
+    return available[name_or_path]

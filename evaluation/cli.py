@@ -1,0 +1,77 @@
+"""``foundations eval``: score encoders on a benchmark, print a table, write a report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evaluation.benchmark import find_benchmark, registered_benchmarks
+from evaluation.cache import EmbeddingCache
+from evaluation.report import render_table
+from evaluation.runner import run_benchmark
+
+
+def _data_overrides(pairs: list[str]) -> dict[str, Any]:
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"foundations eval: --data expects KEY=VALUE, got {pair!r}")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
+def main(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="foundations eval",
+        description="Linear probe, kNN and label-efficiency of encoders on a benchmark, "
+        "side by side with random-init, raw-input and classical baselines.",
+    )
+    parser.add_argument("benchmark", nargs="?", help="registered name or a benchmark YAML file")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="checkpoint.ckpt, random:recipe.yaml or hub:NAME (repeatable)",
+    )
+    parser.add_argument("--output", type=Path, default=None, help="report folder")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a datamodule init arg, e.g. --data root=/my/data",
+    )
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: auto)")
+    parser.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+    parser.add_argument("--no-random-baseline", action="store_true")
+    parser.add_argument("--list", action="store_true", help="list registered benchmarks")
+    parsed = parser.parse_args(args)
+
+    if parsed.list or parsed.benchmark is None:
+        for name, benchmark in registered_benchmarks().items():
+            print(f"{name:<24} {benchmark.description}")
+        return 0
+    if not parsed.model:
+        parser.error("give at least one --model")
+    try:
+        benchmark = find_benchmark(parsed.benchmark)
+    except (KeyError, ValueError) as error:
+        parser.error(str(error).strip("'\""))
+    output = parsed.output or Path("runs") / "eval" / benchmark.name
+    results = run_benchmark(
+        benchmark,
+        parsed.model,
+        output,
+        cache=EmbeddingCache(parsed.cache) if parsed.cache else None,
+        device=parsed.device,
+        data_overrides=_data_overrides(parsed.data),
+        random_baseline=not parsed.no_random_baseline,
+    )
+    print(render_table(results))
+    print(f"\nwrote {output / 'results.json'} and {output / 'report.md'}")
+    return 0

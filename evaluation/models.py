@@ -1,0 +1,133 @@
+"""Resolve the ``--model`` argument of ``foundations eval`` into an encoder to evaluate."""
+
+from __future__ import annotations
+
+from argparse import ArgumentError
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from evaluation.cache import fingerprint_module
+from foundations.cli.errors import summarise_parser_error
+from foundations.cli.lightning_cli import FoundationsCLI
+from foundations.methods import load_method
+from foundations.methods.base import SSLMethod
+
+ModelSource = Literal["checkpoint", "random", "hub"]
+
+RANDOM_PREFIX = "random:"
+HUB_PREFIX = "hub:"
+SPEC_HELP = (
+    "expected a path to a .ckpt written by `foundations fit`, 'random:<recipe.yaml>' "
+    "(the recipe's model at random initialisation) or 'hub:<name>'"
+)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """An encoder ready to embed, with what identifies it in caches and reports.
+
+    Attributes:
+        name: The spec as given (stripped), for tables and reports.
+        encoder: The embedding encoder, in eval mode, on the CPU.
+        model_id: :func:`~evaluation.cache.fingerprint_module` of ``encoder``.
+        source: ``"checkpoint"``, ``"random"`` or ``"hub"``.
+        path: The checkpoint or recipe file it came from.
+    """
+
+    name: str
+    encoder: nn.Module
+    model_id: str
+    source: ModelSource
+    path: Path | None = None
+
+
+def resolve_model(spec: str) -> ResolvedModel:
+    """Turn a model spec into its embedding encoder.
+
+    Specs:
+
+    - ``path/to/file.ckpt``: a checkpoint written by ``foundations fit``, rebuilt from the
+      checkpoint alone with :func:`~foundations.methods.load_method` (``weights_only``
+      loading); the encoder is the method's ``embedding_encoder()``.
+    - ``random:path/to/recipe.yaml``: the recipe's model at random initialisation, built as
+      ``foundations fit`` would build it (seeded by the recipe's ``seed_everything``, so the
+      weights are the ones a fit run starts from). This seeds the global random generators.
+    - ``hub:NAME``: a model from the hub (not available yet).
+
+    Args:
+        spec: The ``--model`` argument.
+
+    Returns:
+        The encoder with its name, fingerprint, source and file.
+
+    Raises:
+        FileNotFoundError: Naming the spec, when the checkpoint or recipe does not exist.
+        NotImplementedError: For ``hub:`` specs, until the hub exists.
+        ValueError: Naming the spec (and the file), when the spec has no known form, the recipe
+            is invalid, or the file is not a usable checkpoint or recipe.
+    """
+    text = spec.strip()
+    if not text:
+        raise ValueError(f"empty model spec {spec!r}: {SPEC_HELP}")
+    if text.startswith(HUB_PREFIX):
+        raise NotImplementedError(f"model spec {text!r}: the hub arrives with issue 7")
+    if text.startswith(RANDOM_PREFIX):
+        recipe = Path(text.removeprefix(RANDOM_PREFIX).strip()).expanduser()
+        return _resolved(text, _random_encoder(text, recipe), "random", recipe)
+    path = Path(text).expanduser()
+    if path.is_file() and path.suffix in (".yaml", ".yml"):
+        raise ValueError(
+            f"model spec {text!r} is a recipe, not a checkpoint; write 'random:{text}' for its "
+            "model at random initialisation, or train it with `foundations fit` first"
+        )
+    if path.is_file():
+        return _resolved(text, _checkpoint_encoder(text, path), "checkpoint", path)
+    if path.exists():
+        raise ValueError(f"model spec {text!r} is a directory, not a checkpoint; {SPEC_HELP}")
+    if path.suffix == ".ckpt":
+        raise FileNotFoundError(f"model spec {text!r}: no checkpoint at {path}")
+    raise ValueError(f"unknown model spec {text!r}: {SPEC_HELP}")
+
+
+def _resolved(name: str, encoder: nn.Module, source: ModelSource, path: Path) -> ResolvedModel:
+    encoder = encoder.to("cpu").eval()
+    return ResolvedModel(name, encoder, fingerprint_module(encoder), source, path)
+
+
+def _embedding_encoder(spec: str, model: object) -> nn.Module:
+    if not isinstance(model, SSLMethod):
+        raise ValueError(
+            f"model spec {spec!r}: {type(model).__qualname__} is not a foundations method, so "
+            "it has no embedding encoder"
+        )
+    try:
+        return model.embedding_encoder()
+    except NotImplementedError as error:
+        raise ValueError(f"model spec {spec!r}: {error}") from error
+
+
+def _checkpoint_encoder(spec: str, path: Path) -> nn.Module:
+    try:
+        method = load_method(path, map_location=torch.device("cpu"))
+    except ValueError as error:  # load_method's messages already name the file
+        raise ValueError(f"model spec {spec!r}: {error}") from error
+    return _embedding_encoder(spec, method)
+
+
+def _random_encoder(spec: str, recipe: Path) -> nn.Module:
+    if not recipe.is_file():
+        raise FileNotFoundError(f"model spec {spec!r}: no recipe at {recipe}")
+    try:
+        # `foundations.api.build`, with parse errors raised rather than exiting the process.
+        cli = FoundationsCLI(
+            args=["-c", str(recipe)], run=False, parser_kwargs={"exit_on_error": False}
+        )
+    except (ArgumentError, SystemExit) as error:
+        raise ValueError(
+            f"model spec {spec!r}: invalid recipe {recipe}: {summarise_parser_error(str(error))}"
+        ) from error
+    return _embedding_encoder(spec, cli.model)

@@ -1,0 +1,79 @@
+"""Render a benchmark's ``results.json`` as a Markdown report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def render_report(results: Mapping[str, Any]) -> str:
+    """Headline tables (linear, kNN, label efficiency), provenance and figures."""
+    benchmark = results["benchmark"]
+    lines = [
+        f"# {benchmark['name']}",
+        "",
+        benchmark.get("description", ""),
+        "",
+        f"- split: {results['split']}",
+        f"- dataset id: `{results['dataset_id'][:16]}`",
+        f"- software: {', '.join(f'{k} {v}' for k, v in results['versions'].items())}",
+        f"- created: {results['created']}",
+        "",
+    ]
+    candidates = results["candidates"]
+    for protocol, title in (("linear", "Linear probe"), ("knn", "kNN (cosine, weighted)")):
+        rows = {n: p[protocol] for n, p in candidates.items() if protocol in p}
+        if not rows:
+            continue
+        present = [m for m in METRICS if any(r.get(m) is not None for r in rows.values())]
+        lines += [
+            f"## {title}",
+            "",
+            "| model | " + " | ".join(present) + " |",
+            "|---" * (len(present) + 1) + "|",
+        ]
+        for name, row in rows.items():
+            lines.append(f"| {name} | " + " | ".join(_cell(row.get(m)) for m in present) + " |")
+        lines.append("")
+    metric = benchmark["primary_metric"]
+    efficiency = {
+        n: p["label_efficiency"]["summary"]
+        for n, p in candidates.items()
+        if "label_efficiency" in p
+    }
+    if efficiency:
+        fractions = sorted({f for s in efficiency.values() for f in s}, key=float)
+        lines += [
+            f"## Label efficiency ({metric}, mean ± std over seeds {benchmark['seeds']})",
+            "",
+            "| model | " + " | ".join(f"{float(f):.0%}" for f in fractions) + " |",
+            "|---" * (len(fractions) + 1) + "|",
+        ]
+        for name, summary in efficiency.items():
+            cells = []
+            for f in fractions:
+                mean, std = summary[f][metric] if f in summary else (None, None)
+                cells.append("-" if mean is None else f"{mean:.3f} ± {std:.3f}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for name, file in results.get("figures", {}).items():
+        lines += [f"![{name}]({file})", ""]
+    return "\n".join(lines)
+
+
+def render_table(results: Mapping[str, Any]) -> str:
+    """The short table printed to the terminal."""
+    metric = results["benchmark"]["primary_metric"]
+    header = f"{'model':<40} {'linear':>8} {'kNN':>8}"
+    lines = [header, "-" * len(header)]
+    for name, protocols in results["candidates"].items():
+        linear = protocols.get("linear", {}).get(metric)
+        knn = protocols.get("knn", {}).get(metric)
+        lines.append(f"{name[:40]:<40} {_cell(linear):>8} {_cell(knn):>8}")
+    return "\n".join(lines)

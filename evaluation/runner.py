@@ -1,0 +1,292 @@
+"""Run a benchmark: embed with every model and baseline, run the protocols, write the report."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+import torch
+from threadpoolctl import threadpool_limits
+from torch import nn
+from tqdm.auto import tqdm
+
+from evaluation.benchmark import Benchmark
+from evaluation.cache import (
+    EmbeddingCache,
+    cached_embeddings,
+    fingerprint_config,
+    fingerprint_module,
+)
+from evaluation.models import ResolvedModel, resolve_model
+from evaluation.plots import plot_confusion, plot_embedding_map, plot_label_efficiency
+from evaluation.probes.knn import knn_probe_with_val
+from evaluation.probes.linear import linear_probe, predict_linear
+from evaluation.protocols.finetune import reinitialized
+from evaluation.protocols.label_efficiency import label_efficiency, summarise
+from evaluation.report import render_report
+from foundations import __version__
+from foundations.data import LabelledSplits, Split
+from foundations.registry import import_object
+
+SPLITS: tuple[Split, ...] = ("train", "val", "test")
+Features = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def build_datamodule(benchmark: Benchmark, overrides: Mapping[str, Any] | None = None) -> Any:
+    """Instantiate and set up the benchmark's datamodule (``overrides`` update its init args).
+
+    Raises:
+        TypeError: When the datamodule has no ``split_dataloader`` (LabelledSplits).
+    """
+    spec = benchmark.datamodule
+    init_args = {**spec.get("init_args", {}), **(overrides or {})}
+    datamodule: Any = import_object(spec["class_path"])(**init_args)
+    if not callable(getattr(datamodule, "split_dataloader", None)):
+        raise TypeError(
+            f"benchmark {benchmark.name!r}: {spec['class_path']} has no split_dataloader() "
+            f"({LabelledSplits.__name__}); "
+            "it cannot be evaluated"
+        )
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def display_name(spec: str) -> str:
+    """A short label for a model spec: ``runs/x/lightning_logs/version_0/checkpoints/last.ckpt``
+    becomes ``x/last.ckpt``; other specs are kept."""
+    path = Path(spec)
+    if path.suffix != ".ckpt":
+        return spec
+    generic = {"checkpoints", "lightning_logs"}
+    for parent in path.parents:
+        if parent.name and parent.name not in generic and not parent.name.startswith("version_"):
+            return f"{parent.name}/{path.name}"
+    return path.name
+
+
+def _embed_all(
+    encoder: nn.Module,
+    model_id: str,
+    datamodule: Any,
+    dataset_id: str,
+    cache: EmbeddingCache,
+    modality: str | None,
+    device: str | None,
+) -> Features:
+    features: Features = {}
+    for split in SPLITS:
+        x, y = cached_embeddings(
+            cache,
+            encoder,
+            datamodule.split_dataloader(split),
+            model_id,
+            dataset_id,
+            split,
+            modality=modality,
+            device=device,
+        )
+        if y is None:
+            raise ValueError(f"the {split} split of {type(datamodule).__name__} has no labels")
+        features[split] = (x, y)
+    return features
+
+
+def _raw_features(datamodule: Any, modality: str) -> Features:
+    features: Features = {}
+    for split in SPLITS:
+        xs, ys = [], []
+        for batch in datamodule.split_dataloader(split):
+            value = batch[modality]
+            if not isinstance(value, torch.Tensor):
+                raise TypeError(f"raw baseline needs a tensor modality, {modality!r} is not")
+            xs.append(value.flatten(1).float().numpy())
+            ys.append(torch.as_tensor(batch["label"]).numpy())
+        features[split] = (np.concatenate(xs), np.concatenate(ys))
+    return features
+
+
+def _protocols(benchmark: Benchmark, features: Features) -> dict[str, Any]:
+    train, val, test = features["train"], features["val"], features["test"]
+    out: dict[str, Any] = {}
+    with threadpool_limits(limits=1):  # BLAS threads fight torch's on small machines
+        if "linear" in benchmark.protocols:
+            out["linear"] = asdict(linear_probe(train, val, test))
+        if "knn" in benchmark.protocols:
+            out["knn"] = knn_probe_with_val(train, val, test)
+        if "label_efficiency" in benchmark.protocols:
+            rows = label_efficiency(
+                train, val, test, fractions=benchmark.label_fractions, seeds=benchmark.seeds
+            )
+            out["label_efficiency"] = {
+                "rows": rows,
+                "summary": {str(f): v for f, v in summarise(rows).items()},
+            }
+    return out
+
+
+def run_benchmark(
+    benchmark: Benchmark,
+    model_specs: Sequence[str],
+    output: Path,
+    cache: EmbeddingCache | None = None,
+    device: str | None = None,
+    data_overrides: Mapping[str, Any] | None = None,
+    random_baseline: bool = True,
+) -> dict[str, Any]:
+    """Evaluate models on a benchmark and write ``results.json``, ``report.md`` and plots.
+
+    Candidates are each model, the same architecture at random initialisation (for checkpoint
+    models, with ``random_baseline``), the raw inputs (``benchmark.raw_baseline``) and the
+    domain's classical features (``benchmark.classical_baseline``). Every candidate goes
+    through the same protocols on the same splits; the test split is only ever scored.
+
+    Args:
+        benchmark: What to evaluate on.
+        model_specs: ``path.ckpt``, ``random:recipe.yaml`` or ``hub:NAME`` (see
+            :func:`evaluation.models.resolve_model`).
+        output: Folder for the results.
+        cache: Embedding cache (default location when ``None``).
+        device: Where to embed; CUDA when available by default.
+        data_overrides: Datamodule init args to change (e.g. ``{"root": "/my/data"}``).
+        random_baseline: Add a random-init twin of each checkpoint model.
+
+    Returns:
+        The content of ``results.json``.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    cache = cache or EmbeddingCache()
+    datamodule = build_datamodule(benchmark, data_overrides)
+    dataset_id = fingerprint_config(
+        {"datamodule": dict(benchmark.datamodule), "overrides": dict(data_overrides or {})}
+    )
+    models = [replace(resolve_model(spec), name=display_name(spec)) for spec in model_specs]
+    candidates: dict[str, Callable[[], Features]] = {}
+    modality = None
+    for model in models:
+        modality = modality or str(getattr(model.encoder, "modality", "image"))
+        candidates[model.name] = _encoder_features(model, datamodule, dataset_id, cache, device)
+        if random_baseline and model.source == "checkpoint":
+            twin = reinitialized(model.encoder)
+            twin_model = ResolvedModel(f"{model.name} (random init)", twin, "", "random")
+            candidates[twin_model.name] = _encoder_features(
+                twin_model, datamodule, dataset_id, cache, device
+            )
+    if benchmark.raw_baseline and modality is not None:
+        raw_modality = modality
+        candidates["raw inputs"] = lambda: _raw_features(datamodule, raw_modality)
+    if benchmark.classical_baseline:
+        classical = import_object(benchmark.classical_baseline)
+        candidates["classical baseline"] = lambda: classical(datamodule)
+
+    results: dict[str, Any] = {
+        "benchmark": asdict(benchmark) | {"datamodule": dict(benchmark.datamodule)},
+        "dataset_id": dataset_id,
+        "split": benchmark.split,
+        "models": {
+            m.name: {
+                "source": m.source,
+                "model_id": m.model_id,
+                "path": str(m.path) if m.path else None,
+            }
+            for m in models
+        },
+        "candidates": {},
+        "versions": _versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    features_of: dict[str, Features] = {}
+    for name, make in tqdm(candidates.items(), desc=f"eval {benchmark.name}", unit="model"):
+        features = make()
+        features_of[name] = features
+        results["candidates"][name] = _protocols(benchmark, features)
+    results["figures"] = _figures(benchmark, datamodule, features_of, results, output)
+    (output / "results.json").write_text(json.dumps(results, indent=2, default=_json_default))
+    (output / "report.md").write_text(render_report(results))
+    return results
+
+
+def _encoder_features(
+    model: ResolvedModel,
+    datamodule: Any,
+    dataset_id: str,
+    cache: EmbeddingCache,
+    device: str | None,
+) -> Callable[[], Features]:
+    def make() -> Features:
+        model_id = model.model_id or fingerprint_module(model.encoder)
+        return _embed_all(model.encoder, model_id, datamodule, dataset_id, cache, None, device)
+
+    return make
+
+
+def _figures(
+    benchmark: Benchmark,
+    datamodule: Any,
+    features_of: Mapping[str, Features],
+    results: Mapping[str, Any],
+    output: Path,
+) -> dict[str, str]:
+    figures: dict[str, str] = {}
+    class_names = list(getattr(datamodule, "class_names", ()) or [])
+    metric = benchmark.primary_metric
+    curves = {}
+    for name, protocols in results["candidates"].items():
+        summary = protocols.get("label_efficiency", {}).get("summary")
+        if summary:
+            curves[name] = {float(f): tuple(v[metric]) for f, v in summary.items()}
+    if curves:
+        path = plot_label_efficiency(curves, metric, output / "label_efficiency.png")
+        figures["label_efficiency"] = path.name
+    best = _best_encoder(results)
+    if best is not None and "linear" in results["candidates"][best]:
+        features = features_of[best]
+        if not class_names:
+            class_names = [str(c) for c in np.unique(features["train"][1])]
+        c = results["candidates"][best]["linear"]["best_c"]
+        with threadpool_limits(limits=1):
+            predicted = predict_linear(features["train"], features["test"][0], c)
+        title = f"{best}: linear probe on test"
+        path = plot_confusion(
+            features["test"][1], predicted, class_names, title, output / "confusion.png"
+        )
+        figures["confusion"] = path.name
+        path = plot_embedding_map(
+            features["test"][0],
+            features["test"][1],
+            class_names,
+            f"{best}: test embeddings (PCA)",
+            output / "embedding_map.png",
+        )
+        figures["embedding_map"] = path.name
+    return figures
+
+
+def _best_encoder(results: Mapping[str, Any]) -> str | None:
+    """The first evaluated model (the user's own), which the figures describe."""
+    models = list(results["models"])
+    return models[0] if models else None
+
+
+def _versions() -> dict[str, str]:
+    return {
+        "foundations": __version__,
+        "torch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")

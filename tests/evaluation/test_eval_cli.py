@@ -1,0 +1,107 @@
+"""`foundations eval`: benchmarks as data, every baseline in one report, cached embeddings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evaluation.benchmark import Benchmark, find_benchmark, registered_benchmarks
+from evaluation.runner import display_name
+from foundations import api
+from foundations.cli.main import main
+
+TINY_BENCHMARK = {
+    "name": "tiny-shapes",
+    "description": "toy shapes, small",
+    "datamodule": {
+        "class_path": "foundations.toy.datamodule.ShapesDataModule",
+        "init_args": {"num_samples": 320, "batch_size": 64},
+    },
+    "label_fractions": [0.1, 1.0],
+    "seeds": [0, 1],
+}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run")
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "core" / "simclr_toy.yaml"
+    api.fit(
+        recipe,
+        {
+            "trainer.max_steps": 2,
+            "trainer.default_root_dir": root,
+            "trainer.logger": False,
+            "trainer.enable_progress_bar": False,
+            "data.init_args.num_samples": 320,
+            "data.init_args.batch_size": 32,
+        },
+    )
+    return next(root.rglob("last.ckpt"))
+
+
+def test_eval_writes_every_candidate_and_reuses_the_cache(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    benchmark_file = tmp_path / "bench.yaml"
+    benchmark_file.write_text(yaml.safe_dump(TINY_BENCHMARK))
+    cache = tmp_path / "cache"
+    args = ["eval", str(benchmark_file), "--model", str(checkpoint), "--cache", str(cache)]
+    assert main([*args, "--output", str(tmp_path / "out")]) == 0
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    name = display_name(str(checkpoint))
+    assert list(results["candidates"]) == [name, f"{name} (random init)", "raw inputs"]
+    for protocols in results["candidates"].values():
+        assert set(protocols) == {"linear", "knn", "label_efficiency"}
+        rows = protocols["label_efficiency"]["rows"]
+        assert {(row["fraction"], row["seed"]) for row in rows} == {
+            (0.1, 0),
+            (0.1, 1),
+            (1.0, 0),
+            (1.0, 1),
+        }
+        assert 0.0 <= protocols["linear"]["accuracy"] <= 1.0
+    assert results["versions"]["torch"]
+    assert results["split"] == "random"
+    for figure in ("label_efficiency.png", "confusion.png", "embedding_map.png"):
+        assert (tmp_path / "out" / figure).stat().st_size > 1000
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Label efficiency" in report and "raw inputs" in report
+    assert "raw inputs" in capsys.readouterr().out
+
+    cached = sorted(cache.rglob("*.npz"))
+    assert len(cached) == 6  # (model + random twin) x 3 splits
+    mtimes = [path.stat().st_mtime_ns for path in cached]
+    assert main([*args, "--output", str(tmp_path / "again")]) == 0
+    assert [path.stat().st_mtime_ns for path in sorted(cache.rglob("*.npz"))] == mtimes
+    again = json.loads((tmp_path / "again" / "results.json").read_text())
+    assert again["candidates"] == results["candidates"]
+
+
+def test_benchmark_definitions_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown keys \\['protocol'\\]"):
+        Benchmark.from_dict({**TINY_BENCHMARK, "protocol": ["linear"]})
+    with pytest.raises(ValueError, match="unknown protocols \\['svm'\\]"):
+        Benchmark.from_dict({**TINY_BENCHMARK, "protocols": ["svm"]})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("- just\n- a list\n")
+    with pytest.raises(ValueError, match=r"broken\.yaml"):
+        find_benchmark(str(broken))
+    with pytest.raises(KeyError, match="toy-shapes"):
+        find_benchmark("no-such-benchmark")
+
+
+def test_domains_register_benchmarks_as_data() -> None:
+    benchmark = registered_benchmarks()["toy-shapes"]
+    assert benchmark.datamodule["class_path"].endswith("ShapesDataModule")
+    assert benchmark.protocols == ("linear", "knn", "label_efficiency")
+
+
+def test_display_name_shortens_lightning_paths() -> None:
+    assert display_name("runs/x/lightning_logs/version_3/checkpoints/last.ckpt") == "x/last.ckpt"
+    assert display_name("random:recipes/core/simclr_toy.yaml") == (
+        "random:recipes/core/simclr_toy.yaml"
+    )
