@@ -22,8 +22,9 @@ import yaml
 
 from foundations.registry import domains
 
-Protocol = Literal["linear", "knn", "label_efficiency"]
-PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency")
+Protocol = Literal["linear", "knn", "label_efficiency", "finetune"]
+PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency", "finetune")
+FROZEN_PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency")
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,17 @@ class Benchmark:
         task: ``"multiclass"`` or ``"binary"`` (binary adds AUROC).
         split: How the datamodule's train/val/test were made (reported verbatim), e.g.
             ``"random"``, ``"grouped by star"``, ``"spatial blocks of 16 px"``.
-        protocols: Protocols to run on frozen embeddings.
+        protocols: Protocols to run: ``linear``, ``knn`` and ``label_efficiency`` on frozen
+            embeddings (the default), and ``finetune`` (slow: trains each model end to end,
+            and the same architecture from scratch with the same label budget).
         label_fractions: Fractions of training labels for the label-efficiency protocol.
         seeds: Seeds for the label subsets.
         raw_baseline: Also probe the flattened raw inputs (tensor modalities only).
         classical_baseline: Import path of ``fn(datamodule) -> {split: (X, y)}``: the field's
             hand-made features, probed like an encoder.
         primary_metric: Metric of the headline table and the label-efficiency plot.
+        finetune_fractions: Label fractions of the fine-tuning protocol (seed 0).
+        finetune_epochs: Epochs of each fine-tuning run.
     """
 
     name: str
@@ -52,12 +57,14 @@ class Benchmark:
     description: str = ""
     task: Literal["multiclass", "binary"] = "multiclass"
     split: str = "random"
-    protocols: tuple[Protocol, ...] = PROTOCOLS
+    protocols: tuple[Protocol, ...] = FROZEN_PROTOCOLS
     label_fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
     seeds: tuple[int, ...] = (0, 1, 2)
     raw_baseline: bool = True
     classical_baseline: str | None = None
     primary_metric: str = "accuracy"
+    finetune_fractions: tuple[float, ...] = (0.1, 1.0)
+    finetune_epochs: int = 10
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -79,7 +86,7 @@ class Benchmark:
             raise ValueError(f"benchmark {label!r} needs `name` and `datamodule`")
         if "class_path" not in data["datamodule"]:
             raise ValueError(f"benchmark {label!r}: datamodule needs a `class_path`")
-        for key in ("protocols", "label_fractions", "seeds"):
+        for key in ("protocols", "label_fractions", "seeds", "finetune_fractions"):
             if key in data:
                 data[key] = tuple(data[key])
         bad = [p for p in data.get("protocols", ()) if p not in PROTOCOLS]

@@ -62,6 +62,21 @@ def render_report(results: Mapping[str, Any]) -> str:
                 cells.append("-" if mean is None else f"{mean:.3f} ± {std:.3f}")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+    tuned = {n: p["finetune"] for n, p in candidates.items() if "finetune" in p}
+    if tuned:
+        lines += [
+            f"## Fine-tuning ({metric} on test; epoch chosen on val; seed 0)",
+            "",
+            "| model | labelled fraction | labels | " + metric + " |",
+            "|---|---|---|---|",
+        ]
+        for name, rows in tuned.items():
+            for row in rows:
+                lines.append(
+                    f"| {name} | {row['fraction']:.0%} | {row['num_labels']} | "
+                    f"{_cell(row.get(metric))} |"
+                )
+        lines.append("")
     for name, file in results.get("figures", {}).items():
         lines += [f"![{name}]({file})", ""]
     return "\n".join(lines)
@@ -73,6 +88,8 @@ def render_table(results: Mapping[str, Any]) -> str:
     header = f"{'model':<40} {'linear':>8} {'kNN':>8}"
     lines = [header, "-" * len(header)]
     for name, protocols in results["candidates"].items():
+        if "linear" not in protocols and "knn" not in protocols:
+            continue
         linear = protocols.get("linear", {}).get(metric)
         knn = protocols.get("knn", {}).get(metric)
         lines.append(f"{name[:40]:<40} {_cell(linear):>8} {_cell(knn):>8}")

@@ -28,11 +28,12 @@ from evaluation.models import ResolvedModel, resolve_model
 from evaluation.plots import plot_confusion, plot_embedding_map, plot_label_efficiency
 from evaluation.probes.knn import knn_probe_with_val
 from evaluation.probes.linear import linear_probe, predict_linear
-from evaluation.protocols.finetune import reinitialized
-from evaluation.protocols.label_efficiency import label_efficiency, summarise
+from evaluation.protocols.finetune import finetune, reinitialized, supervised_from_scratch
+from evaluation.protocols.label_efficiency import label_efficiency, subsample_labels, summarise
 from evaluation.report import render_report
 from foundations import __version__
 from foundations.data import LabelledSplits, Split
+from foundations.encoders import Encoder
 from foundations.registry import import_object
 
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
@@ -207,10 +208,42 @@ def run_benchmark(
         features = make()
         features_of[name] = features
         results["candidates"][name] = _protocols(benchmark, features)
+    if "finetune" in benchmark.protocols:
+        _finetune_protocol(benchmark, models, datamodule, features_of, results)
     results["figures"] = _figures(benchmark, datamodule, features_of, results, output)
     (output / "results.json").write_text(json.dumps(results, indent=2, default=_json_default))
     (output / "report.md").write_text(render_report(results))
     return results
+
+
+def _finetune_protocol(
+    benchmark: Benchmark,
+    models: Sequence[ResolvedModel],
+    datamodule: Any,
+    features_of: Mapping[str, Features],
+    results: dict[str, Any],
+) -> None:
+    """Fine-tune each model, and its architecture from scratch, on the same label subsets."""
+    for model in models:
+        if not isinstance(model.encoder, Encoder):
+            continue
+        encoder = model.encoder
+        labels = features_of[model.name]["train"][1]
+        num_classes = int(getattr(datamodule, "num_classes", 0) or labels.max() + 1)
+        tuned, scratch = [], []
+        for fraction in tqdm(benchmark.finetune_fractions, desc=f"fine-tune {model.name}"):
+            indices = subsample_labels(labels, fraction, seed=0)
+            epochs = benchmark.finetune_epochs
+            row: dict[str, Any] = {"fraction": fraction, "seed": 0, "num_labels": len(indices)}
+            tuned.append(row | finetune(encoder, datamodule, num_classes, indices, epochs, seed=0))
+            scratch.append(
+                row
+                | supervised_from_scratch(encoder, datamodule, num_classes, indices, epochs, seed=0)
+            )
+        results["candidates"][model.name]["finetune"] = tuned
+        results["candidates"].setdefault(f"{model.name} (supervised from scratch)", {})[
+            "finetune"
+        ] = scratch
 
 
 def _encoder_features(

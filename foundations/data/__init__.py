@@ -1,6 +1,14 @@
 """Data plumbing shared by every domain: samplers and loader settings."""
 
+from foundations.data.partition import grouped_split, random_split, spatial_block_split
 from foundations.data.samplers import EpochShuffleSampler
 from foundations.data.splits import LabelledSplits, Split
 
-__all__ = ["EpochShuffleSampler", "LabelledSplits", "Split"]
+__all__ = [
+    "EpochShuffleSampler",
+    "LabelledSplits",
+    "Split",
+    "grouped_split",
+    "random_split",
+    "spatial_block_split",
+]

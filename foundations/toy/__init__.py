@@ -26,6 +26,7 @@ plugin = DomainPlugin(
             "protocols": ["linear", "knn", "label_efficiency"],
             "label_fractions": [0.01, 0.1, 1.0],
             "seeds": [0, 1, 2],
+            "classical_baseline": "foundations.toy.baselines.fourier_features",
         }
     },
 )

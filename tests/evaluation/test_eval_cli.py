@@ -105,3 +105,30 @@ def test_display_name_shortens_lightning_paths() -> None:
     assert display_name("random:recipes/core/simclr_toy.yaml") == (
         "random:recipes/core/simclr_toy.yaml"
     )
+
+
+def test_finetune_and_classical_baselines_share_the_report(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    definition = {
+        **TINY_BENCHMARK,
+        "protocols": ["linear", "finetune"],
+        "raw_baseline": False,
+        "classical_baseline": "foundations.toy.baselines.fourier_features",
+        "finetune_fractions": [0.1],
+        "finetune_epochs": 1,
+    }
+    benchmark_file = tmp_path / "bench.yaml"
+    benchmark_file.write_text(yaml.safe_dump(definition))
+    args = ["eval", str(benchmark_file), "--model", str(checkpoint), "--no-random-baseline"]
+    assert main([*args, "--output", str(tmp_path), "--cache", str(tmp_path / "cache")]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    name = display_name(str(checkpoint))
+    candidates = results["candidates"]
+    assert set(candidates) == {name, "classical baseline", f"{name} (supervised from scratch)"}
+    tuned = candidates[name]["finetune"][0]
+    scratch = candidates[f"{name} (supervised from scratch)"]["finetune"][0]
+    assert tuned["num_labels"] == scratch["num_labels"] == 19  # 10% of 192, >= 1 per class
+    assert 0.0 <= tuned["accuracy"] <= 1.0
+    assert "linear" in candidates["classical baseline"]
+    assert "## Fine-tuning" in (tmp_path / "report.md").read_text()

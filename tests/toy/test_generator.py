@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
@@ -57,13 +57,6 @@ def test_invalid_arguments() -> None:
         generate_shapes(4, image_size=8)
     with pytest.raises(ValueError, match="num_samples"):
         generate_shapes(-1)
-
-
-def test_generation_is_fast() -> None:
-    generate_shapes(16)  # warm up imports and allocator
-    start = time.perf_counter()
-    generate_shapes(4096, image_size=32, seed=0)
-    assert time.perf_counter() - start < 2.0
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -145,3 +138,14 @@ def test_load_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.npz"
     with pytest.raises(FileNotFoundError, match=re.escape(str(path))):
         load_shapes(path)
+
+
+def test_fourier_baseline_ignores_where_the_shape_sits() -> None:
+    from foundations.toy.baselines import fourier_magnitude
+
+    images, _ = generate_shapes(4, image_size=32, seed=3)
+    batch = torch.from_numpy(images)
+    shifted = torch.roll(batch, shifts=(5, -3), dims=(2, 3))  # circular shift: same magnitude
+    assert np.allclose(fourier_magnitude(batch), fourier_magnitude(shifted), atol=1e-4)
+    assert fourier_magnitude(batch).shape == (4, 64)
+    assert not np.allclose(fourier_magnitude(batch)[0], fourier_magnitude(batch)[1])

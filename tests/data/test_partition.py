@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.splits import grouped_split, random_split, spatial_block_split
+from foundations.data.partition import grouped_split, random_split, spatial_block_split
 
 
 def assert_partition(parts: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> None:
