@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from evaluation.benchmark import find_benchmark, registered_benchmarks
+from evaluation.benchmark import Benchmark, find_benchmark, registered_benchmarks
 from evaluation.cache import EmbeddingCache
 from evaluation.report import render_table
 from evaluation.runner import run_benchmark
@@ -48,6 +49,12 @@ def main(args: list[str]) -> int:
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: auto)")
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache folder")
+    parser.add_argument(
+        "--protocols",
+        default=None,
+        metavar="P1,P2",
+        help="replace the benchmark's protocols, e.g. linear,knn,finetune",
+    )
     parser.add_argument("--no-random-baseline", action="store_true")
     parser.add_argument("--list", action="store_true", help="list registered benchmarks")
     parsed = parser.parse_args(args)
@@ -62,6 +69,13 @@ def main(args: list[str]) -> int:
         benchmark = find_benchmark(parsed.benchmark)
     except (KeyError, ValueError) as error:
         parser.error(str(error).strip("'\""))
+    if parsed.protocols:
+        try:
+            benchmark = Benchmark.from_dict(
+                asdict(benchmark) | {"protocols": parsed.protocols.split(",")}
+            )
+        except ValueError as error:
+            parser.error(str(error))
     output = parsed.output or Path("runs") / "eval" / benchmark.name
     results = run_benchmark(
         benchmark,

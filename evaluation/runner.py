@@ -185,7 +185,8 @@ def run_benchmark(
         candidates["raw inputs"] = lambda: _raw_features(datamodule, raw_modality)
     if benchmark.classical_baseline:
         classical = import_object(benchmark.classical_baseline)
-        candidates["classical baseline"] = lambda: classical(datamodule)
+        label = f"classical: {benchmark.classical_baseline.rsplit('.', 1)[-1]}"
+        candidates[label] = lambda: classical(datamodule)
 
     results: dict[str, Any] = {
         "benchmark": asdict(benchmark) | {"datamodule": dict(benchmark.datamodule)},

@@ -125,10 +125,11 @@ def test_finetune_and_classical_baselines_share_the_report(
     results = json.loads((tmp_path / "results.json").read_text())
     name = display_name(str(checkpoint))
     candidates = results["candidates"]
-    assert set(candidates) == {name, "classical baseline", f"{name} (supervised from scratch)"}
+    classical = "classical: fourier_features"
+    assert set(candidates) == {name, classical, f"{name} (supervised from scratch)"}
     tuned = candidates[name]["finetune"][0]
     scratch = candidates[f"{name} (supervised from scratch)"]["finetune"][0]
     assert tuned["num_labels"] == scratch["num_labels"] == 19  # 10% of 192, >= 1 per class
     assert 0.0 <= tuned["accuracy"] <= 1.0
-    assert "linear" in candidates["classical baseline"]
+    assert "linear" in candidates[classical]
     assert "## Fine-tuning" in (tmp_path / "report.md").read_text()
