@@ -22,8 +22,15 @@ import yaml
 
 from foundations.registry import domains
 
-Protocol = Literal["linear", "knn", "label_efficiency", "finetune"]
-PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency", "finetune")
+Protocol = Literal["linear", "knn", "label_efficiency", "finetune", "similarity", "anomaly"]
+PROTOCOLS: tuple[Protocol, ...] = (
+    "linear",
+    "knn",
+    "label_efficiency",
+    "finetune",
+    "similarity",
+    "anomaly",
+)
 FROZEN_PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency")
 
 
@@ -36,12 +43,16 @@ class Benchmark:
         datamodule: ``{"class_path": ..., "init_args": {...}}`` of a datamodule implementing
             ``foundations.data.LabelledSplits``.
         description: One line for listings and reports.
-        task: ``"multiclass"`` or ``"binary"`` (binary adds AUROC).
+        task: ``"multiclass"``, ``"binary"`` (adds AUROC) or ``"multilabel"`` (labels are
+            ``[N, C]`` 0/1; the linear probe becomes one-vs-rest scored by mAP and micro-F1,
+            the other protocols do not apply).
         split: How the datamodule's train/val/test were made (reported verbatim), e.g.
             ``"random"``, ``"grouped by star"``, ``"spatial blocks of 16 px"``.
         protocols: Protocols to run: ``linear``, ``knn`` and ``label_efficiency`` on frozen
             embeddings (the default), and ``finetune`` (slow: trains each model end to end,
-            and the same architecture from scratch with the same label budget).
+            and the same architecture from scratch with the same label budget),
+            ``similarity`` (precision@10 of test queries searched among training embeddings,
+            by class) and ``anomaly`` (needs ``anomaly_classes``).
         label_fractions: Fractions of training labels for the label-efficiency protocol.
         seeds: Seeds for the label subsets.
         raw_baseline: Also probe the flattened raw inputs (tensor modalities only).
@@ -50,12 +61,15 @@ class Benchmark:
         primary_metric: Metric of the headline table and the label-efficiency plot.
         finetune_fractions: Label fractions of the fine-tuning protocol (seed 0).
         finetune_epochs: Epochs of each fine-tuning run.
+        anomaly_classes: Classes treated as anomalies by the ``anomaly`` protocol: a kNN
+            detector is fitted on the training embeddings of the other classes and scored by
+            AUROC on the whole test split.
     """
 
     name: str
     datamodule: Mapping[str, Any]
     description: str = ""
-    task: Literal["multiclass", "binary"] = "multiclass"
+    task: Literal["multiclass", "binary", "multilabel"] = "multiclass"
     split: str = "random"
     protocols: tuple[Protocol, ...] = FROZEN_PROTOCOLS
     label_fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
@@ -65,6 +79,7 @@ class Benchmark:
     primary_metric: str = "accuracy"
     finetune_fractions: tuple[float, ...] = (0.1, 1.0)
     finetune_epochs: int = 10
+    anomaly_classes: tuple[int, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -86,12 +101,22 @@ class Benchmark:
             raise ValueError(f"benchmark {label!r} needs `name` and `datamodule`")
         if "class_path" not in data["datamodule"]:
             raise ValueError(f"benchmark {label!r}: datamodule needs a `class_path`")
-        for key in ("protocols", "label_fractions", "seeds", "finetune_fractions"):
+        keys = ("protocols", "label_fractions", "seeds", "finetune_fractions", "anomaly_classes")
+        for key in keys:
             if key in data:
                 data[key] = tuple(data[key])
         bad = [p for p in data.get("protocols", ()) if p not in PROTOCOLS]
         if bad:
             raise ValueError(f"benchmark {label!r}: unknown protocols {bad}; known: {PROTOCOLS}")
+        if "anomaly" in data.get("protocols", ()) and not data.get("anomaly_classes"):
+            raise ValueError(f"benchmark {label!r}: the anomaly protocol needs anomaly_classes")
+        if data.get("task") == "multilabel":
+            extra = [p for p in data.get("protocols", FROZEN_PROTOCOLS) if p != "linear"]
+            if extra:
+                raise ValueError(
+                    f"benchmark {label!r}: multilabel tasks support the linear protocol only, "
+                    f"not {extra}"
+                )
         return cls(**data)
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc", "mAP", "micro_f1")
 
 
 def _cell(value: Any) -> str:
@@ -41,6 +41,15 @@ def render_report(results: Mapping[str, Any]) -> str:
         for name, row in rows.items():
             lines.append(f"| {name} | " + " | ".join(_cell(row.get(m)) for m in present) + " |")
         lines.append("")
+    for protocol, title, key in (
+        ("similarity", "Similarity search (test among train, same class)", "precision@10"),
+        ("anomaly", f"Anomaly detection (classes {list(benchmark['anomaly_classes'])})", "auroc"),
+    ):
+        rows = {n: p[protocol][key] for n, p in candidates.items() if protocol in p}
+        if rows:
+            lines += [f"## {title}", "", f"| model | {key} |", "|---|---|"]
+            lines += [f"| {name} | {_cell(value)} |" for name, value in rows.items()]
+            lines.append("")
     metric = benchmark["primary_metric"]
     efficiency = {
         n: p["label_efficiency"]["summary"]

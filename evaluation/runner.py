@@ -27,9 +27,11 @@ from evaluation.cache import (
 from evaluation.models import ResolvedModel, resolve_model
 from evaluation.plots import plot_confusion, plot_embedding_map, plot_label_efficiency
 from evaluation.probes.knn import knn_probe_with_val
-from evaluation.probes.linear import linear_probe, predict_linear
+from evaluation.probes.linear import linear_probe, linear_probe_multilabel, predict_linear
+from evaluation.protocols.anomaly import anomaly_auroc
 from evaluation.protocols.finetune import finetune, reinitialized, supervised_from_scratch
 from evaluation.protocols.label_efficiency import label_efficiency, subsample_labels, summarise
+from evaluation.protocols.similarity import precision_at_k, similarity_search
 from evaluation.report import render_report
 from foundations import __version__
 from foundations.data import LabelledSplits, Split
@@ -118,6 +120,15 @@ def _protocols(benchmark: Benchmark, features: Features) -> dict[str, Any]:
     train, val, test = features["train"], features["val"], features["test"]
     out: dict[str, Any] = {}
     with threadpool_limits(limits=1):  # BLAS threads fight torch's on small machines
+        if benchmark.task == "multilabel":
+            return {"linear": asdict(linear_probe_multilabel(train, val, test))}
+        if "similarity" in benchmark.protocols:
+            neighbours, _ = similarity_search(train[0], test[0], k=10)
+            out["similarity"] = {"precision@10": precision_at_k(train[1], test[1], neighbours)}
+        if "anomaly" in benchmark.protocols:
+            anomalous = np.isin(test[1], benchmark.anomaly_classes)
+            normal = train[0][~np.isin(train[1], benchmark.anomaly_classes)]
+            out["anomaly"] = {"auroc": anomaly_auroc(normal, test[0], anomalous)}
         if "linear" in benchmark.protocols:
             out["linear"] = asdict(linear_probe(train, val, test))
         if "knn" in benchmark.protocols:
@@ -280,6 +291,8 @@ def _figures(
         path = plot_label_efficiency(curves, metric, output / "label_efficiency.png")
         figures["label_efficiency"] = path.name
     best = _best_encoder(results)
+    if benchmark.task == "multilabel":
+        return figures
     if best is not None and "linear" in results["candidates"][best]:
         features = features_of[best]
         if not class_names:

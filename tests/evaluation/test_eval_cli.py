@@ -133,3 +133,34 @@ def test_finetune_and_classical_baselines_share_the_report(
     assert 0.0 <= tuned["accuracy"] <= 1.0
     assert "linear" in candidates[classical]
     assert "## Fine-tuning" in (tmp_path / "report.md").read_text()
+
+
+def test_similarity_and_anomaly_protocols(checkpoint: Path, tmp_path: Path) -> None:
+    definition = {
+        **TINY_BENCHMARK,
+        "protocols": ["similarity", "anomaly"],
+        "anomaly_classes": [5],
+        "classical_baseline": "foundations.toy.baselines.fourier_features",
+    }
+    benchmark_file = tmp_path / "bench.yaml"
+    benchmark_file.write_text(yaml.safe_dump(definition))
+    args = ["eval", str(benchmark_file), "--model", str(checkpoint), "--no-random-baseline"]
+    assert main([*args, "--output", str(tmp_path), "--cache", str(tmp_path / "cache")]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    classical = results["candidates"]["classical: fourier_features"]
+    # Fourier magnitudes separate the shapes well: neighbours share classes, bars stand out.
+    assert classical["similarity"]["precision@10"] > 0.5
+    assert classical["anomaly"]["auroc"] > 0.7
+    report = (tmp_path / "report.md").read_text()
+    assert "## Similarity search" in report and "## Anomaly detection (classes [5])" in report
+
+
+def test_protocol_requirements_are_checked() -> None:
+    with pytest.raises(ValueError, match="anomaly_classes"):
+        Benchmark.from_dict({**TINY_BENCHMARK, "protocols": ["anomaly"]})
+    with pytest.raises(ValueError, match="multilabel tasks support the linear protocol only"):
+        Benchmark.from_dict({**TINY_BENCHMARK, "task": "multilabel"})
+    multilabel = Benchmark.from_dict(
+        {**TINY_BENCHMARK, "task": "multilabel", "protocols": ["linear"]}
+    )
+    assert multilabel.protocols == ("linear",)
