@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from enum import Enum
@@ -24,8 +22,8 @@ import torch
 from torch import nn
 
 from evaluation.embeddings import extract_embeddings
+from foundations.io import atomic_save_npz, cache_root
 
-CACHE_ENV = "FOUNDATIONS_CACHE"
 """Environment variable naming the cache root (default ``~/.cache/foundations``)."""
 
 CACHE_FORMAT = 1
@@ -36,7 +34,7 @@ _SKIPPED_ATTRIBUTES = frozenset({"training"})
 
 def default_cache_root() -> Path:
     """``$FOUNDATIONS_CACHE``, or ``~/.cache/foundations`` when the variable is unset."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "foundations").expanduser()
+    return cache_root()
 
 
 def _plain(value: Any) -> bool:
@@ -202,26 +200,13 @@ class EmbeddingCache:
         """
         _check(embeddings, labels)
         path = self.path(model_id, dataset_id, split)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {
             "identity": np.array([model_id, dataset_id, split]),
             "embeddings": np.ascontiguousarray(embeddings),
         }
         if labels is not None:
             arrays["labels"] = np.ascontiguousarray(labels)
-        handle, temp_name = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
-        )
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, allow_pickle=False, **arrays)
-                file.flush()
-                os.fsync(file.fileno())
-            os.chmod(temp_name, 0o644)  # mkstemp creates 0600; the cache may be shared
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        atomic_save_npz(path, **arrays)
         return path
 
 

@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from evaluation.metrics import classification_metrics, multilabel_metrics
 from foundations.data import LabelledSplits
 from foundations.encoders import Encoder
-from foundations.schedules import warmup_cosine_factor
+from foundations.schedules import warmup_cosine_scheduler
 
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
@@ -226,15 +226,13 @@ class FineTuneClassifier(L.LightningModule):
             self.encoder, self.head, self.lr, self.layer_decay, self.weight_decay
         )
         optimizer = torch.optim.AdamW(groups, lr=self.lr, betas=self.betas)
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(self.warmup_ratio * total)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine_factor(step, total, warmup, self.final_lr_ratio)
+        scheduler = warmup_cosine_scheduler(
+            optimizer,
+            self.trainer.estimated_stepping_batches,
+            self.warmup_ratio,
+            self.final_lr_ratio,
         )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
 
 class BestValidationWeights(Callback):

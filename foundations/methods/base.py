@@ -17,7 +17,7 @@ import torch
 from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
 from torch import Tensor, nn
 
-from foundations.schedules import warmup_cosine_factor
+from foundations.schedules import warmup_cosine_scheduler
 
 _NO_DECAY_KEYWORDS = ("pos", "cls_token", "mask_token", "query", "logit_scale", "logit_bias")
 
@@ -132,15 +132,13 @@ class SSLMethod(L.LightningModule):
         optimizer = torch.optim.AdamW(
             parameter_groups(self, self.weight_decay), lr=self.lr, betas=self.betas
         )
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warmup = int(self.warmup_ratio * total)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: warmup_cosine_factor(step, total, warmup, self.final_lr_ratio)
+        scheduler = warmup_cosine_scheduler(
+            optimizer,
+            self.trainer.estimated_stepping_batches,
+            self.warmup_ratio,
+            self.final_lr_ratio,
         )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     @property
     def total_steps(self) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from foundations.data import EpochShuffleSampler, Split
+from foundations.io import cache_root
 from foundations.toy.generator import GENERATOR_VERSION, load_shapes, write_shapes
 
-CACHE_ENV = "FOUNDATIONS_CACHE"
 """Environment variable naming the cache folder (default ``~/.cache/foundations``)."""
 
 
 def default_cache_dir() -> Path:
     """The toy modality's cache folder: ``$FOUNDATIONS_CACHE/toy``."""
-    root = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "foundations"
-    return Path(root).expanduser() / "toy"
+    return cache_root() / "toy"
 
 
 def shapes_file_name(num_samples: int, image_size: int, seed: int) -> str:

@@ -15,14 +15,14 @@ has "radius" about 1. numpy has no such rasteriser, so it is written here.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from foundations.io import atomic_save_npz
 
 CLASS_NAMES: tuple[str, ...] = ("disc", "ring", "square", "triangle", "cross", "bars")
 """Shape classes; the label of an image is the index of its shape here."""
@@ -191,21 +191,10 @@ def write_shapes(path: Path, num_samples: int, image_size: int = 32, seed: int =
     Returns:
         ``path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     images, labels = generate_shapes(num_samples, image_size, seed)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez_compressed(
-                file, images=images, labels=labels, class_names=np.asarray(CLASS_NAMES)
-            )
-        os.chmod(temp_name, 0o644)  # mkstemp creates 0600; the cache may be shared
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_save_npz(
+        Path(path), compress=True, images=images, labels=labels, class_names=np.asarray(CLASS_NAMES)
+    )
 
 
 def load_shapes(path: Path | str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
