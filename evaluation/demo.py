@@ -38,7 +38,10 @@ def default_recipe() -> Path:
     raise FileNotFoundError(f"the {DEFAULT_DOMAIN!r} domain ships no {DEFAULT_RECIPE}")
 
 
-def _probe(encoder: nn.Module, datamodule: LabelledSplits, modality: str) -> LinearProbeResult:
+def probe_encoder(
+    encoder: nn.Module, datamodule: LabelledSplits, modality: str
+) -> LinearProbeResult:
+    """Linear-probe ``encoder`` on the datamodule's fixed train/val/test splits."""
     features = {}
     for split in SPLITS:
         x, y = extract_embeddings(encoder, datamodule.split_dataloader(split), modality)
@@ -85,7 +88,7 @@ def run_demo(
         "same encoder, random init": random_init.embedding_encoder(),
         "raw inputs (flattened)": nn.Flatten(),
     }
-    probes = {name: _probe(enc, datamodule, modality) for name, enc in candidates.items()}
+    probes = {name: probe_encoder(enc, datamodule, modality) for name, enc in candidates.items()}
     results = {
         "recipe": str(recipe),
         "overrides": overrides or [],

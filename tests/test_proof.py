@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import Callback
 
-from evaluation.demo import _probe
+from evaluation.demo import probe_encoder
 from foundations import api
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "core" / "simclr_toy.yaml"
@@ -45,8 +45,8 @@ def test_simclr_on_toy_beats_random_init_and_raw_pixels(tmp_path: Path) -> None:
     from torch import nn
 
     modality = "image"
-    trained = _probe(cli.model.embedding_encoder(), cli.datamodule, modality).accuracy
-    untrained = _probe(random_init.embedding_encoder(), cli.datamodule, modality).accuracy
-    raw = _probe(nn.Flatten(), cli.datamodule, modality).accuracy
+    trained = probe_encoder(cli.model.embedding_encoder(), cli.datamodule, modality).accuracy
+    untrained = probe_encoder(random_init.embedding_encoder(), cli.datamodule, modality).accuracy
+    raw = probe_encoder(nn.Flatten(), cli.datamodule, modality).accuracy
     assert trained > untrained + 0.2, (trained, untrained)
     assert trained > raw + 0.05, (trained, raw)
