@@ -58,6 +58,9 @@ class Benchmark:
         raw_baseline: Also probe the flattened raw inputs (tensor modalities only).
         classical_baseline: Import path of ``fn(datamodule) -> {split: (X, y)}``: the field's
             hand-made features, probed like an encoder.
+        classical_classifier: ``"gradient_boosting"`` adds a gradient-boosted-trees probe
+            (full labels and label efficiency) on the classical features, as the field's
+            classical pipelines do; ``"linear"`` (default) uses the shared probes only.
         primary_metric: Metric of the headline table and the label-efficiency plot.
         finetune_fractions: Label fractions of the fine-tuning protocol (seed 0).
         finetune_epochs: Epochs of each fine-tuning run.
@@ -76,6 +79,7 @@ class Benchmark:
     seeds: tuple[int, ...] = (0, 1, 2)
     raw_baseline: bool = True
     classical_baseline: str | None = None
+    classical_classifier: Literal["linear", "gradient_boosting"] = "linear"
     primary_metric: str = "accuracy"
     finetune_fractions: tuple[float, ...] = (0.1, 1.0)
     finetune_epochs: int = 10

@@ -27,7 +27,10 @@ def render_report(results: Mapping[str, Any]) -> str:
         "",
     ]
     candidates = results["candidates"]
-    for protocol, title in (("linear", "Linear probe"), ("knn", "kNN (cosine, weighted)")):
+    for protocol, title in (
+        ("linear", "Linear probe (rows named '+ gradient boosting': boosted trees instead)"),
+        ("knn", "kNN (cosine, weighted)"),
+    ):
         rows = {n: p[protocol] for n, p in candidates.items() if protocol in p}
         if not rows:
             continue

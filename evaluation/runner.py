@@ -26,6 +26,7 @@ from evaluation.cache import (
 )
 from evaluation.models import ResolvedModel, resolve_model
 from evaluation.plots import plot_confusion, plot_embedding_map, plot_label_efficiency
+from evaluation.probes.boosting import boosting_probe
 from evaluation.probes.knn import knn_probe_with_val
 from evaluation.probes.linear import linear_probe, linear_probe_multilabel, predict_linear
 from evaluation.protocols.anomaly import anomaly_auroc
@@ -191,6 +192,7 @@ def run_benchmark(
             candidates[twin_model.name] = _encoder_features(
                 twin_model, datamodule, dataset_id, cache, device
             )
+    classical_label = None
     if benchmark.raw_baseline and modality is not None:
         raw_modality = modality
         candidates["raw inputs"] = lambda: _raw_features(datamodule, raw_modality)
@@ -198,6 +200,7 @@ def run_benchmark(
         classical = import_object(benchmark.classical_baseline)
         label = f"classical: {benchmark.classical_baseline.rsplit('.', 1)[-1]}"
         candidates[label] = lambda: classical(datamodule)
+        classical_label = label
 
     results: dict[str, Any] = {
         "benchmark": asdict(benchmark) | {"datamodule": dict(benchmark.datamodule)},
@@ -220,12 +223,29 @@ def run_benchmark(
         features = make()
         features_of[name] = features
         results["candidates"][name] = _protocols(benchmark, features)
+        if name == classical_label and benchmark.classical_classifier == "gradient_boosting":
+            results["candidates"][f"{name} + gradient boosting"] = _boosting(benchmark, features)
     if "finetune" in benchmark.protocols:
         _finetune_protocol(benchmark, models, datamodule, features_of, results)
     results["figures"] = _figures(benchmark, datamodule, features_of, results, output)
     (output / "results.json").write_text(json.dumps(results, indent=2, default=_json_default))
     (output / "report.md").write_text(render_report(results))
     return results
+
+
+def _boosting(benchmark: Benchmark, features: Features) -> dict[str, Any]:
+    """The classical features through gradient-boosted trees: full labels and label efficiency."""
+    train, val, test = features["train"], features["val"], features["test"]
+    out: dict[str, Any] = {"linear": boosting_probe(train, val, test)}
+    if "label_efficiency" in benchmark.protocols:
+        rows = label_efficiency(
+            train, val, test, benchmark.label_fractions, benchmark.seeds, probe=boosting_probe
+        )
+        out["label_efficiency"] = {
+            "rows": rows,
+            "summary": {str(f): v for f, v in summarise(rows).items()},
+        }
+    return out
 
 
 def _finetune_protocol(

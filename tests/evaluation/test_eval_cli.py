@@ -115,6 +115,7 @@ def test_finetune_and_classical_baselines_share_the_report(
         "protocols": ["linear", "finetune"],
         "raw_baseline": False,
         "classical_baseline": "foundations.toy.baselines.fourier_features",
+        "classical_classifier": "gradient_boosting",
         "finetune_fractions": [0.1],
         "finetune_epochs": 1,
     }
@@ -126,7 +127,17 @@ def test_finetune_and_classical_baselines_share_the_report(
     name = display_name(str(checkpoint))
     candidates = results["candidates"]
     classical = "classical: fourier_features"
-    assert set(candidates) == {name, classical, f"{name} (supervised from scratch)"}
+    assert set(candidates) == {
+        name,
+        classical,
+        f"{classical} + gradient boosting",
+        f"{name} (supervised from scratch)",
+    }
+    assert candidates[f"{classical} + gradient boosting"]["linear"]["learning_rate"] in (
+        0.05,
+        0.1,
+        0.2,
+    )
     tuned = candidates[name]["finetune"][0]
     scratch = candidates[f"{name} (supervised from scratch)"]["finetune"][0]
     assert tuned["num_labels"] == scratch["num_labels"] == 19  # 10% of 192, >= 1 per class
