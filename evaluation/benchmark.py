@@ -22,7 +22,9 @@ import yaml
 
 from foundations.registry import domains
 
-Protocol = Literal["linear", "knn", "label_efficiency", "finetune", "similarity", "anomaly"]
+Protocol = Literal[
+    "linear", "knn", "label_efficiency", "finetune", "similarity", "anomaly", "retrieval"
+]
 PROTOCOLS: tuple[Protocol, ...] = (
     "linear",
     "knn",
@@ -30,6 +32,7 @@ PROTOCOLS: tuple[Protocol, ...] = (
     "finetune",
     "similarity",
     "anomaly",
+    "retrieval",
 )
 FROZEN_PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency")
 
@@ -52,7 +55,8 @@ class Benchmark:
             embeddings (the default), and ``finetune`` (slow: trains each model end to end,
             and the same architecture from scratch with the same label budget),
             ``similarity`` (precision@10 of test queries searched among training embeddings,
-            by class) and ``anomaly`` (needs ``anomaly_classes``).
+            by class), ``anomaly`` (needs ``anomaly_classes``) and ``retrieval`` (multimodal
+            checkpoints: recall@k between every pair of modalities on the test split).
         label_fractions: Fractions of training labels for the label-efficiency protocol.
         seeds: Seeds for the label subsets.
         raw_baseline: Also probe the flattened raw inputs (tensor modalities only).

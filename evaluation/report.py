@@ -53,6 +53,23 @@ def render_report(results: Mapping[str, Any]) -> str:
             lines += [f"## {title}", "", f"| model | {key} |", "|---|---|"]
             lines += [f"| {name} | {_cell(value)} |" for name, value in rows.items()]
             lines.append("")
+    retrieval = {n: p["retrieval"] for n, p in candidates.items() if "retrieval" in p}
+    if retrieval:
+        lines += [
+            "## Cross-modal retrieval (test pairs present in both modalities)",
+            "",
+            "| model | pair | pairs | recall@1 (a→b) | recall@5 (a→b) | recall@1 (b→a) |"
+            " median rank (a→b) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, pairs in retrieval.items():
+            for pair, row in pairs.items():
+                lines.append(
+                    f"| {name} | {pair.replace('__', ' ↔ ')} | {int(row['num_pairs'])} | "
+                    f"{_cell(row['q2g_recall@1'])} | {_cell(row['q2g_recall@5'])} | "
+                    f"{_cell(row['g2q_recall@1'])} | {row['q2g_median_rank']:.0f} |"
+                )
+        lines.append("")
     metric = benchmark["primary_metric"]
     efficiency = {
         n: p["label_efficiency"]["summary"]

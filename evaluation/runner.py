@@ -32,11 +32,13 @@ from evaluation.probes.linear import linear_probe, linear_probe_multilabel, pred
 from evaluation.protocols.anomaly import anomaly_auroc
 from evaluation.protocols.finetune import finetune, reinitialized, supervised_from_scratch
 from evaluation.protocols.label_efficiency import label_efficiency, subsample_labels, summarise
+from evaluation.protocols.paired import paired_embeddings, pairwise_retrieval
 from evaluation.protocols.similarity import precision_at_k, similarity_search
 from evaluation.report import render_report
 from foundations import __version__
 from foundations.data import LabelledSplits, Split
 from foundations.encoders import Encoder
+from foundations.methods import MultiModalAlignment, load_method
 from foundations.registry import import_object
 
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
@@ -227,10 +229,26 @@ def run_benchmark(
             results["candidates"][f"{name} + gradient boosting"] = _boosting(benchmark, features)
     if "finetune" in benchmark.protocols:
         _finetune_protocol(benchmark, models, datamodule, features_of, results)
+    if "retrieval" in benchmark.protocols:
+        for model in models:
+            retrieval = _retrieval(model, datamodule)
+            if retrieval is not None:
+                results["candidates"][model.name]["retrieval"] = retrieval
     results["figures"] = _figures(benchmark, datamodule, features_of, results, output)
     (output / "results.json").write_text(json.dumps(results, indent=2, default=_json_default))
     (output / "report.md").write_text(render_report(results))
     return results
+
+
+def _retrieval(model: ResolvedModel, datamodule: Any) -> dict[str, Any] | None:
+    """Pairwise recall@k on test when ``model`` is a multimodal checkpoint, else ``None``."""
+    if model.source != "checkpoint" or model.path is None:
+        return None
+    method = load_method(model.path)
+    if not isinstance(method, MultiModalAlignment):
+        return None
+    embeddings, present = paired_embeddings(method, datamodule.split_dataloader("test"))
+    return pairwise_retrieval(embeddings, present)
 
 
 def _boosting(benchmark: Benchmark, features: Features) -> dict[str, Any]:
