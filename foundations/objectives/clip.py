@@ -9,9 +9,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from foundations.objectives import distributed
+from foundations.objectives.pair import PairLoss, prepare_pair
 
 
-class CLIPLoss(nn.Module):
+class CLIPLoss(PairLoss):
     """Symmetric InfoNCE between two modalities, as in CLIP [0] and ``open_clip.ClipLoss``.
 
     Embeddings are L2-normalised and compared with a learnable ``logit_scale`` (the log of the
@@ -58,23 +59,6 @@ class CLIPLoss(nn.Module):
         self.max_log_scale = math.log(max_logit_scale)
         self.gather_distributed = gather_distributed
 
-    def forward(self, a: Tensor, b: Tensor, valid: Tensor | None = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            a: Embeddings of the first modality, ``[B, D]``.
-            b: Embeddings of the second modality, ``[B, D]``, row ``i`` pairs with ``a[i]``.
-            valid: ``[B]`` bool, True where the sample has both modalities; None means all.
-
-        Returns:
-            Scalar loss. A zero that is still connected to the graph when no sample is valid
-            on any rank.
-
-        Raises:
-            ValueError: If the shapes of the inputs do not match.
-        """
-        return self.loss_and_count(a, b, valid)[0]
-
     def loss_and_count(
         self, a: Tensor, b: Tensor, valid: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
@@ -93,7 +77,7 @@ class CLIPLoss(nn.Module):
         Raises:
             ValueError: If the shapes of the inputs do not match.
         """
-        a, b, valid = _prepare_pair(a, b, valid)
+        a, b, valid = prepare_pair(a, b, valid)
         labels = torch.arange(a.shape[0], device=a.device)
         all_a, all_b, all_valid = a, b, valid
         world = distributed.world_size() if self.gather_distributed else 1
@@ -114,33 +98,3 @@ class CLIPLoss(nn.Module):
         loss_sum = (directed(a, all_b) + directed(b, all_a)) / 2
         count = all_valid.sum()
         return loss_sum * world / count.clamp(min=1), count
-
-
-def _prepare_pair(a: Tensor, b: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-    """Validate a pair of embedding batches, zero the invalid rows and L2-normalise.
-
-    Zeroing (rather than only masking the logits) keeps NaN or inf in the embeddings of
-    samples lacking a modality out of the loss and of the gradients.
-
-    Args:
-        a: ``[B, D]`` embeddings.
-        b: ``[B, D]`` embeddings.
-        valid: ``[B]`` mask of samples having both modalities, or None for all.
-
-    Returns:
-        The normalised ``a`` and ``b`` and the ``[B]`` bool validity mask.
-
-    Raises:
-        ValueError: If the shapes do not match.
-    """
-    if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"Expected two [B, D] tensors, got {a.shape} and {b.shape}.")
-    if valid is None:
-        valid = torch.ones(a.shape[0], dtype=torch.bool, device=a.device)
-    elif valid.shape != (a.shape[0],):
-        raise ValueError(f"valid must have shape [{a.shape[0]}], got {list(valid.shape)}.")
-    else:
-        valid = valid.to(device=a.device, dtype=torch.bool)
-        a = a.masked_fill(~valid[:, None], 0.0)
-        b = b.masked_fill(~valid[:, None], 0.0)
-    return F.normalize(a, dim=1), F.normalize(b, dim=1), valid

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from foundations.objectives.clip import CLIPLoss
+from foundations.objectives.pair import PairLoss
 from foundations.objectives.siglip import SigLIPLoss
 
 PAIR_SEPARATOR = "__"
@@ -145,7 +146,7 @@ class MultiModalAlignmentLoss(nn.Module):
                 continue
             key = pair_key(first, second)
             valid = _both(present.get(first), present.get(second))
-            pair = cast(CLIPLoss | SigLIPLoss, self.pairs[key])
+            pair = cast(PairLoss, self.pairs[key])
             loss, count = pair.loss_and_count(embeddings[first], embeddings[second], valid)
             losses[key] = loss
             counts.append(count)

@@ -10,10 +10,10 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from foundations.objectives import distributed
-from foundations.objectives.clip import _prepare_pair
+from foundations.objectives.pair import PairLoss, prepare_pair
 
 
-class SigLIPLoss(nn.Module):
+class SigLIPLoss(PairLoss):
     """Sigmoid loss for language-image (or any two-modality) pre-training, SigLIP [0].
 
     Every (anchor, candidate) pair of L2-normalised embeddings is an independent binary
@@ -67,23 +67,6 @@ class SigLIPLoss(nn.Module):
         self.chunk_size = chunk_size
         self.gather_distributed = gather_distributed
 
-    def forward(self, a: Tensor, b: Tensor, valid: Tensor | None = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            a: Embeddings of the first modality, ``[B, D]``.
-            b: Embeddings of the second modality, ``[B, D]``, row ``i`` pairs with ``a[i]``.
-            valid: ``[B]`` bool, True where the sample has both modalities; None means all.
-
-        Returns:
-            Scalar loss. A zero that is still connected to the graph when no sample is valid
-            on any rank.
-
-        Raises:
-            ValueError: If the shapes of the inputs do not match.
-        """
-        return self.loss_and_count(a, b, valid)[0]
-
     def loss_and_count(
         self, a: Tensor, b: Tensor, valid: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
@@ -102,7 +85,7 @@ class SigLIPLoss(nn.Module):
         Raises:
             ValueError: If the shapes of the inputs do not match.
         """
-        a, b, valid = _prepare_pair(a, b, valid)
+        a, b, valid = prepare_pair(a, b, valid)
         all_b, all_valid, offset = b, valid, 0
         world = distributed.world_size() if self.gather_distributed else 1
         if world > 1:
