@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check foundations domains evaluation tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy foundations evaluation
+	$(BIN)/mypy foundations evaluation domains
 
 check: lint typecheck test
 

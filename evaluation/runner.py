@@ -105,15 +105,22 @@ def _embed_all(
     return features
 
 
+def _flat_inputs(value: Any, modality: str) -> np.ndarray:
+    """A modality value as one row of numbers per sample: a tensor flattened, or the
+    ``values`` of a dict modality (rasters, series) with invalid entries already zero."""
+    if isinstance(value, dict) and isinstance(value.get("values"), torch.Tensor):
+        value = value["values"] * value["valid"] if "valid" in value else value["values"]
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"raw baseline: cannot flatten the {modality!r} modality")
+    return value.flatten(1).float().numpy()
+
+
 def _raw_features(datamodule: Any, modality: str) -> Features:
     features: Features = {}
     for split in SPLITS:
         xs, ys = [], []
         for batch in datamodule.split_dataloader(split):
-            value = batch[modality]
-            if not isinstance(value, torch.Tensor):
-                raise TypeError(f"raw baseline needs a tensor modality, {modality!r} is not")
-            xs.append(value.flatten(1).float().numpy())
+            xs.append(_flat_inputs(batch[modality], modality))
             ys.append(torch.as_tensor(batch["label"]).numpy())
         features[split] = (np.concatenate(xs), np.concatenate(ys))
     return features
