@@ -13,7 +13,12 @@ import torch
 from affine import Affine
 
 from domains.remote_sensing.patches import PatchFolderDataModule
-from domains.remote_sensing.synthetic import CLASS_NAMES, S2_L2A_WAVELENGTHS, write_patch_folder
+from domains.remote_sensing.synthetic import (
+    CLASS_NAMES,
+    GENERATOR_VERSION,
+    S2_L2A_WAVELENGTHS,
+    write_patch_folder,
+)
 from foundations.data import LabelledSplits
 from foundations.io import cache_root
 
@@ -35,7 +40,8 @@ def _write_csv(root: Path, text: str) -> None:
 
 def test_default_is_generated_once_in_the_cache_and_reused() -> None:
     data = PatchFolderDataModule(num_samples=40, size=SIZE, batch_size=8, seed=5)
-    assert data.root == cache_root() / "remote_sensing" / f"synthetic-n40-s{SIZE}-seed5"
+    name = f"synthetic-v{GENERATOR_VERSION}-n40-s{SIZE}-seed5"
+    assert data.root == cache_root() / "remote_sensing" / name
     data.prepare_data()
     assert len(list(data.root.glob("*/*.tif"))) == 40
     stamps = {path: path.stat().st_mtime_ns for path in data.root.rglob("*")}
