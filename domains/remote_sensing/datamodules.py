@@ -20,7 +20,11 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from domains.remote_sensing.raster import RasterStack, RasterWindow, check_aligned
 from domains.remote_sensing.sensors import Sensor, get_sensor
-from foundations.data import EpochShuffleSampler, Split, random_split, spatial_block_split
+from foundations.data import (
+    LabelledSplitsDataModule,
+    random_split,
+    spatial_block_split,
+)
 
 VECTOR_SUFFIXES = (".shp", ".gpkg")
 
@@ -415,7 +419,7 @@ def read_label_pixels(
     return rows.astype(np.int64), cols.astype(np.int64), data[rows, cols].astype(np.float64)
 
 
-class LabelledPixelsDataModule(lightning.LightningDataModule):
+class LabelledPixelsDataModule(LabelledSplitsDataModule):
     """Patches centred on the labelled pixels of one scene, in fixed train/val/test splits.
 
     The bands are read once into memory on the first band's grid (other resolutions are
@@ -467,7 +471,7 @@ class LabelledPixelsDataModule(lightning.LightningDataModule):
         skip_invalid_centres: bool = True,
         num_workers: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, seed)
         if patch_size < 1 or patch_size % 2 == 0:
             raise ValueError(f"patch_size must be odd and positive, got {patch_size}")
         if split not in ("random", "spatial"):
@@ -483,16 +487,11 @@ class LabelledPixelsDataModule(lightning.LightningDataModule):
         self.block_size = block_size
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
-        self.batch_size = batch_size
-        self.seed = seed
         self.label_offset = label_offset
         self.class_names: tuple[str, ...] = tuple(class_names or ())
         self.label_column = label_column
         self.skip_invalid_centres = skip_invalid_centres
-        self.num_workers = num_workers
         self._num_classes = len(self.class_names)
-        self.full: PatchDataset | None = None
-        self.splits: dict[str, PatchDataset] = {}
         self.split_indices: dict[str, np.ndarray] = {}
 
     @property
@@ -562,39 +561,3 @@ class LabelledPixelsDataModule(lightning.LightningDataModule):
         self.full = subset(np.arange(len(classes)))
         self.split_indices = dict(zip(("train", "val", "test"), parts, strict=True))
         self.splits = {name: subset(index) for name, index in self.split_indices.items()}
-
-    def _loader(self, dataset: PatchDataset | None, train: bool = False) -> DataLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() before asking for a dataloader")
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
-            drop_last=train and len(dataset) > self.batch_size,
-            num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def split_dataloader(self, split: Split) -> DataLoader:
-        """Every sample of ``split`` once, in a fixed order (for probes and benchmarks)."""
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"split must be one of ['test', 'train', 'val'], got {split!r}")
-        return self._loader(self.splits.get(split))
-
-    def train_dataloader(self) -> DataLoader:
-        """Training patches shuffled by ``(seed, epoch)``; the last partial batch is dropped
-        only when the split holds more than one batch."""
-        return self._loader(self.splits.get("train"), train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation patches in a fixed order."""
-        return self.split_dataloader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        """Test patches in a fixed order."""
-        return self.split_dataloader("test")
-
-    def predict_dataloader(self) -> DataLoader:
-        """Every labelled patch, in sample order."""
-        return self._loader(self.full)

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightning
 import numpy as np
 import rasterio
 import torch
 from rasterio.errors import RasterioError
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from domains.remote_sensing.synthetic import (
     GENERATOR_VERSION,
@@ -21,7 +20,7 @@ from domains.remote_sensing.synthetic import (
     SCALE_TAG,
     write_patch_folder,
 )
-from foundations.data import EpochShuffleSampler, Split, random_split
+from foundations.data import LabelledSplitsDataModule, random_split
 from foundations.io import cache_root
 
 CLASSES_FILE = "classes.txt"
@@ -230,7 +229,7 @@ class PatchFolderDataset(Dataset[dict[str, Any]]):
         return sample
 
 
-class PatchFolderDataModule(lightning.LightningDataModule):
+class PatchFolderDataModule(LabelledSplitsDataModule):
     """Patch classification from a folder of GeoTIFFs and a labels CSV (EuroSAT-MS layout).
 
     With ``root=None`` the embedded default (:mod:`domains.remote_sensing.synthetic`) is
@@ -277,7 +276,7 @@ class PatchFolderDataModule(lightning.LightningDataModule):
         seed: int = 0,
         multilabel: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, seed)
         if batch_size <= 0 or num_workers < 0:
             raise ValueError(
                 f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
@@ -299,17 +298,10 @@ class PatchFolderDataModule(lightning.LightningDataModule):
         self.labels_csv = labels_csv
         self.num_samples = num_samples
         self.size = size
-        self.batch_size = batch_size
-        self.num_workers = num_workers
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
-        self.seed = seed
         self.multilabel = multilabel
         self._index: PatchIndex | None = None
-        self.full: PatchFolderDataset | None = None
-        self.train: PatchFolderDataset | None = None
-        self.val: PatchFolderDataset | None = None
-        self.test: PatchFolderDataset | None = None
 
     @property
     def patch_index(self) -> PatchIndex:
@@ -364,44 +356,4 @@ class PatchFolderDataModule(lightning.LightningDataModule):
 
         train, val, test = self.split_indices()
         self.full = subset(np.arange(len(index.paths)))
-        self.train, self.val, self.test = subset(train), subset(val), subset(test)
-
-    def _loader(self, dataset: PatchFolderDataset | None, train: bool = False) -> DataLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() before asking for a dataloader")
-        # Seeded sampler and generator: data loading never touches the global RNG, so a
-        # resumed run continues exactly (see EpochShuffleSampler).
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
-            generator=torch.Generator().manual_seed(self.seed),
-            drop_last=train and len(dataset) > self.batch_size,
-            num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches; the last incomplete batch is dropped when the split
-        holds more than one batch."""
-        return self._loader(self.train, train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches in a fixed order."""
-        return self._loader(self.val)
-
-    def test_dataloader(self) -> DataLoader:
-        """Test batches in a fixed order."""
-        return self._loader(self.test)
-
-    def predict_dataloader(self) -> DataLoader:
-        """Every patch of the CSV, in CSV order."""
-        return self._loader(self.full)
-
-    def split_dataloader(self, split: Split) -> DataLoader:
-        """Every sample of ``split`` once, in a fixed order (for probes and benchmarks)."""
-        datasets = {"train": self.train, "val": self.val, "test": self.test}
-        if split not in datasets:
-            raise ValueError(f"split must be one of {sorted(datasets)}, got {split!r}")
-        return self._loader(datasets[split])
+        self.splits = {"train": subset(train), "val": subset(val), "test": subset(test)}

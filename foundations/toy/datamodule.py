@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import lightning
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from foundations.data import EpochShuffleSampler, Split
+from foundations.data import LabelledSplitsDataModule
 from foundations.io import cache_root
 from foundations.toy.generator import GENERATOR_VERSION, load_shapes, write_shapes
 
@@ -87,7 +86,7 @@ class ShapesDataset(Dataset[dict[str, Tensor]]):
         return sample
 
 
-class ShapesDataModule(lightning.LightningDataModule):
+class ShapesDataModule(LabelledSplitsDataModule):
     """Generated shape images, split into train / val / test.
 
     The data file is generated on first use (:meth:`prepare_data`) into ``root`` and reused
@@ -129,7 +128,7 @@ class ShapesDataModule(lightning.LightningDataModule):
         paired_edges: bool = False,
         missing_edges_fraction: float = 0.0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, num_workers, seed)
         if num_samples <= 0 or batch_size <= 0 or num_workers < 0:
             raise ValueError(
                 "num_samples and batch_size must be positive and num_workers >= 0, got "
@@ -147,18 +146,11 @@ class ShapesDataModule(lightning.LightningDataModule):
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
         self.num_samples = num_samples
         self.image_size = image_size
-        self.batch_size = batch_size
-        self.num_workers = num_workers
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
-        self.seed = seed
         self.paired_edges = paired_edges
         self.missing_edges_fraction = missing_edges_fraction
         self.class_names: tuple[str, ...] = ()
-        self.full: ShapesDataset | None = None
-        self.train: ShapesDataset | None = None
-        self.val: ShapesDataset | None = None
-        self.test: ShapesDataset | None = None
 
     @property
     def path(self) -> Path:
@@ -216,43 +208,4 @@ class ShapesDataModule(lightning.LightningDataModule):
             return ShapesDataset(images[index], labels[index], class_names, flags)
 
         self.full = subset(slice(None))
-        self.train, self.val, self.test = subset(train), subset(val), subset(test)
-
-    def _loader(self, dataset: ShapesDataset | None, train: bool = False) -> DataLoader:
-        if dataset is None:
-            raise RuntimeError("call setup() before asking for a dataloader")
-        # The seeded sampler and generator keep the global RNG untouched by data loading, so a
-        # resumed run continues exactly (see EpochShuffleSampler).
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
-            generator=torch.Generator().manual_seed(self.seed),
-            drop_last=train,
-            num_workers=self.num_workers,
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches; the last incomplete batch is dropped."""
-        return self._loader(self.train, train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches in a fixed order."""
-        return self._loader(self.val)
-
-    def test_dataloader(self) -> DataLoader:
-        """Test batches in a fixed order."""
-        return self._loader(self.test)
-
-    def split_dataloader(self, split: Split) -> DataLoader:
-        """Every sample of ``split`` once, in a fixed order (for probes and benchmarks)."""
-        datasets = {"train": self.train, "val": self.val, "test": self.test}
-        if split not in datasets:
-            raise ValueError(f"split must be one of {sorted(datasets)}, got {split!r}")
-        return self._loader(datasets[split])
-
-    def predict_dataloader(self) -> DataLoader:
-        """Every sample of the file, in file order (for embedding the whole dataset)."""
-        return self._loader(self.full)
+        self.splits = {"train": subset(train), "val": subset(val), "test": subset(test)}
