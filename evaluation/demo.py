@@ -20,22 +20,29 @@ from torch import nn
 
 from evaluation.embeddings import extract_embeddings
 from evaluation.probes.linear import LinearProbeResult, linear_probe
+from evaluation.raw import RawInputs
 from foundations import __version__
 from foundations.cli.lightning_cli import FoundationsCLI
 from foundations.data import LabelledSplits, Split
-from foundations.registry import get_domain
+from foundations.registry import domains
 
-DEFAULT_DOMAIN = "toy"
-DEFAULT_RECIPE = "simclr_toy.yaml"
+DEMO_RECIPES = {"toy": "simclr_toy.yaml", "remote_sensing": "simclr_synthetic.yaml"}
+"""The recipe each installed domain contributes to the demo (its embedded default)."""
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
-def default_recipe() -> Path:
-    """The toy domain's SimCLR recipe, found through the registry."""
-    for path in get_domain(DEFAULT_DOMAIN).recipes():
-        if path.name == DEFAULT_RECIPE:
-            return path
-    raise FileNotFoundError(f"the {DEFAULT_DOMAIN!r} domain ships no {DEFAULT_RECIPE}")
+def default_recipes() -> list[Path]:
+    """The demo recipe of every installed domain listed in :data:`DEMO_RECIPES`."""
+    found = []
+    installed = domains()
+    for domain, name in DEMO_RECIPES.items():
+        if domain not in installed:
+            continue
+        matches = [path for path in installed[domain].recipes() if path.name == name]
+        if not matches:
+            raise FileNotFoundError(f"the {domain!r} domain ships no {name}")
+        found.append(matches[0])
+    return found
 
 
 def probe_encoder(
@@ -51,27 +58,14 @@ def probe_encoder(
         return linear_probe(features["train"], features["val"], features["test"])
 
 
-def run_demo(
-    output: Path, recipe: Path | None = None, overrides: list[str] | None = None
-) -> dict[str, Any]:
+def run_recipe(recipe: Path, output: Path, overrides: list[str]) -> dict[str, Any]:
     """Pretrain with ``recipe``, then linear-probe three encoders on the same splits.
-
-    Args:
-        output: Folder for the training run, ``results.json`` and ``report.md``.
-        recipe: A recipe whose datamodule implements ``split_dataloader``; defaults to the toy
-            SimCLR recipe.
-        overrides: Extra CLI overrides, e.g. ``["--trainer.max_epochs", "2"]``.
-
-    Returns:
-        The results written to ``results.json``.
 
     Raises:
         TypeError: When the recipe's datamodule has no labelled splits.
     """
-    recipe = recipe or default_recipe()
-    output.mkdir(parents=True, exist_ok=True)
-    args = ["-c", str(recipe), "--trainer.default_root_dir", str(output / "run")]
-    cli = FoundationsCLI(args=[*args, *(overrides or [])], run=False)
+    args = ["-c", str(recipe), "--trainer.default_root_dir", str(output)]
+    cli = FoundationsCLI(args=[*args, *overrides], run=False)
     datamodule = cli.datamodule
     if not isinstance(datamodule, LabelledSplits):
         raise TypeError(f"{type(datamodule).__name__} has no split_dataloader(); cannot probe")
@@ -86,17 +80,42 @@ def run_demo(
     candidates = {
         f"{method} pretrained": encoder,
         "same encoder, random init": random_init.embedding_encoder(),
-        "raw inputs (flattened)": nn.Flatten(),
+        "raw inputs": RawInputs(),
     }
     probes = {name: probe_encoder(enc, datamodule, modality) for name, enc in candidates.items()}
-    results = {
+    return {
         "recipe": str(recipe),
-        "overrides": overrides or [],
         "train_seconds": round(train_seconds, 1),
         "epochs": cli.trainer.current_epoch,
         "steps": cli.trainer.global_step,
-        "protocol": "linear probe, standardised features, C chosen on val, scored once on test",
         "linear_probe": {name: asdict(result) for name, result in probes.items()},
+    }
+
+
+def run_demo(
+    output: Path, recipes: list[Path] | None = None, overrides: list[str] | None = None
+) -> dict[str, Any]:
+    """Run every domain's demo recipe and write one report.
+
+    Args:
+        output: Folder for the training runs, ``results.json`` and ``report.md``.
+        recipes: Recipes whose datamodules implement ``split_dataloader``; defaults to each
+            installed domain's embedded-default recipe (:func:`default_recipes`).
+        overrides: Extra CLI overrides applied to every recipe, e.g.
+            ``["--trainer.max_epochs", "2"]``.
+
+    Returns:
+        The results written to ``results.json``.
+    """
+    recipes = recipes or default_recipes()
+    output.mkdir(parents=True, exist_ok=True)
+    runs = {
+        recipe.stem: run_recipe(recipe, output / recipe.stem, overrides or []) for recipe in recipes
+    }
+    results = {
+        "overrides": overrides or [],
+        "protocol": "linear probe, standardised features, C chosen on val, scored once on test",
+        "runs": runs,
         "versions": {"foundations": __version__, "torch": torch.__version__},
     }
     (output / "results.json").write_text(json.dumps(results, indent=2))
@@ -105,22 +124,26 @@ def run_demo(
 
 
 def render_report(results: dict[str, Any]) -> str:
-    """Markdown table of the demo's results, with the command that reproduces them."""
-    lines = [
-        "# Foundations demo",
-        "",
-        f"Recipe `{results['recipe']}` {' '.join(results['overrides'])}".rstrip(),
-        f"({results['steps']} steps, {results['train_seconds']} s of training).",
-        f"Protocol: {results['protocol']}.",
-        "",
-        "| encoder | test accuracy | balanced accuracy | macro-F1 |",
-        "|---|---|---|---|",
-    ]
-    for name, row in results["linear_probe"].items():
-        lines.append(
-            f"| {name} | {row['accuracy']:.3f} | {row['balanced_accuracy']:.3f} "
-            f"| {row['macro_f1']:.3f} |"
-        )
+    """Markdown tables of the demo's results, with what reproduces them."""
+    lines = ["# Foundations demo", "", f"Protocol: {results['protocol']}."]
+    if results["overrides"]:
+        lines.append(f"Overrides: `{' '.join(results['overrides'])}`.")
+    for name, run in results["runs"].items():
+        lines += [
+            "",
+            f"## {name}",
+            "",
+            f"`foundations fit -c {run['recipe']}` ({run['steps']} steps, "
+            f"{run['train_seconds']} s of training).",
+            "",
+            "| encoder | test accuracy | balanced accuracy | macro-F1 |",
+            "|---|---|---|---|",
+        ]
+        for encoder, row in run["linear_probe"].items():
+            lines.append(
+                f"| {encoder} | {row['accuracy']:.3f} | {row['balanced_accuracy']:.3f} "
+                f"| {row['macro_f1']:.3f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -130,7 +153,13 @@ def main(args: list[str]) -> int:
         description="Pretrain on the embedded default, linear-probe, write a report.",
     )
     parser.add_argument("--output", type=Path, default=Path("runs/demo"))
-    parser.add_argument("--recipe", type=Path, default=None)
+    parser.add_argument(
+        "--recipe",
+        type=Path,
+        action="append",
+        default=None,
+        help="run only these recipes (repeatable); default: every domain's",
+    )
     parsed, overrides = parser.parse_known_args(args)
     results = run_demo(parsed.output, parsed.recipe, overrides)
     print(render_report(results))

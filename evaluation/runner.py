@@ -34,6 +34,7 @@ from evaluation.protocols.finetune import finetune, reinitialized, supervised_fr
 from evaluation.protocols.label_efficiency import label_efficiency, subsample_labels, summarise
 from evaluation.protocols.paired import paired_embeddings, pairwise_retrieval
 from evaluation.protocols.similarity import precision_at_k, similarity_search
+from evaluation.raw import RawInputs
 from evaluation.report import render_report
 from foundations import __version__
 from foundations.data import LabelledSplits, Split
@@ -42,6 +43,7 @@ from foundations.methods import MultiModalAlignment, load_method
 from foundations.registry import import_object
 
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
+RAW = RawInputs()
 Features = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
@@ -105,34 +107,12 @@ def _embed_all(
     return features
 
 
-RAW_MAX_FEATURES = 4096
-
-
-def _flat_inputs(value: Any, modality: str) -> np.ndarray:
-    """A modality value as one row of numbers per sample: a tensor flattened, or the
-    ``values`` of a dict modality (rasters, series) with invalid entries already zero.
-
-    Images larger than :data:`RAW_MAX_FEATURES` numbers are average-pooled spatially first
-    (a 12 x 64 x 64 raster becomes 12 x 18 x 18): a linear model on 50,000 raw numbers would
-    take longer than everything else in the benchmark and is not a stronger baseline.
-    """
-    if isinstance(value, dict) and isinstance(value.get("values"), torch.Tensor):
-        value = value["values"] * value["valid"] if "valid" in value else value["values"]
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"raw baseline: cannot flatten the {modality!r} modality")
-    value = value.float()
-    if value.ndim == 4 and value[0].numel() > RAW_MAX_FEATURES:
-        side = max(1, int((RAW_MAX_FEATURES / value.shape[1]) ** 0.5))
-        value = torch.nn.functional.adaptive_avg_pool2d(value, side)
-    return value.flatten(1).numpy()
-
-
 def _raw_features(datamodule: Any, modality: str) -> Features:
     features: Features = {}
     for split in SPLITS:
         xs, ys = [], []
         for batch in datamodule.split_dataloader(split):
-            xs.append(_flat_inputs(batch[modality], modality))
+            xs.append(RAW(batch[modality]).numpy())
             ys.append(torch.as_tensor(batch["label"]).numpy())
         features[split] = (np.concatenate(xs), np.concatenate(ys))
     return features

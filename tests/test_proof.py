@@ -13,6 +13,7 @@ from pathlib import Path
 from lightning.pytorch.callbacks import Callback
 
 from evaluation.demo import probe_encoder
+from evaluation.raw import RawInputs
 from foundations import api
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "core" / "simclr_toy.yaml"
@@ -42,11 +43,9 @@ def test_simclr_on_toy_beats_random_init_and_raw_pixels(tmp_path: Path) -> None:
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     assert losses.losses[-1] < 0.8 * losses.losses[0], losses.losses
 
-    from torch import nn
-
     modality = "image"
     trained = probe_encoder(cli.model.embedding_encoder(), cli.datamodule, modality).accuracy
     untrained = probe_encoder(random_init.embedding_encoder(), cli.datamodule, modality).accuracy
-    raw = probe_encoder(nn.Flatten(), cli.datamodule, modality).accuracy
+    raw = probe_encoder(RawInputs(), cli.datamodule, modality).accuracy
     assert trained > untrained + 0.2, (trained, untrained)
     assert trained > raw + 0.05, (trained, raw)

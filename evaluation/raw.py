@@ -1,0 +1,43 @@
+"""The raw-input baseline as an encoder: a modality's numbers, flattened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+RAW_MAX_FEATURES = 4096
+
+
+class RawInputs(nn.Module):
+    """Flattens a tensor modality, or the ``values`` of a dict modality (rasters, series) with
+    invalid entries zeroed, into one row per sample.
+
+    Images larger than ``max_features`` numbers are average-pooled spatially first (a
+    12 x 64 x 64 raster becomes 12 x 18 x 18): a linear model on 50,000 raw numbers would take
+    longer than everything else in a benchmark and is not a stronger baseline.
+
+    Args:
+        max_features: Pool ``[B, C, H, W]`` inputs above this many numbers per sample.
+    """
+
+    def __init__(self, max_features: int = RAW_MAX_FEATURES) -> None:
+        super().__init__()
+        self.max_features = max_features
+
+    def forward(self, value: Any) -> Tensor:
+        """``[B, F]`` float features.
+
+        Raises:
+            TypeError: When the modality is neither a tensor nor a dict with ``values``.
+        """
+        if isinstance(value, dict) and isinstance(value.get("values"), Tensor):
+            value = value["values"] * value["valid"] if "valid" in value else value["values"]
+        if not isinstance(value, Tensor):
+            raise TypeError("the raw baseline needs a tensor or a dict with 'values'")
+        value = value.float()
+        if value.ndim == 4 and value[0].numel() > self.max_features:
+            side = max(1, int((self.max_features / value.shape[1]) ** 0.5))
+            value = torch.nn.functional.adaptive_avg_pool2d(value, side)
+        return value.flatten(1)
