@@ -23,12 +23,11 @@ from evaluation.probes.linear import LinearProbeResult, linear_probe
 from evaluation.raw import RawInputs
 from foundations import __version__
 from foundations.cli.lightning_cli import FoundationsCLI
-from foundations.data import LabelledSplits, Split
+from foundations.data import SPLIT_NAMES, LabelledSplits
 from foundations.registry import domains
 
 DEMO_RECIPES = {"toy": "simclr_toy.yaml", "remote_sensing": "simclr_synthetic.yaml"}
 """The recipe each installed domain contributes to the demo (its embedded default)."""
-SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
 def default_recipes() -> list[Path]:
@@ -50,7 +49,7 @@ def probe_encoder(
 ) -> LinearProbeResult:
     """Linear-probe ``encoder`` on the datamodule's fixed train/val/test splits."""
     features = {}
-    for split in SPLITS:
+    for split in SPLIT_NAMES:
         x, y = extract_embeddings(encoder, datamodule.split_dataloader(split), modality)
         assert y is not None, f"the {split} split has no labels"
         features[split] = (x, y)

@@ -37,12 +37,11 @@ from evaluation.protocols.similarity import precision_at_k, similarity_search
 from evaluation.raw import RawInputs
 from evaluation.report import render_report
 from foundations import __version__
-from foundations.data import LabelledSplits, Split
+from foundations.data import SPLIT_NAMES, LabelledSplits, split_features
 from foundations.encoders import Encoder
 from foundations.methods import MultiModalAlignment, load_method
 from foundations.registry import import_object
 
-SPLITS: tuple[Split, ...] = ("train", "val", "test")
 RAW = RawInputs()
 Features = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -90,7 +89,7 @@ def _embed_all(
     device: str | None,
 ) -> Features:
     features: Features = {}
-    for split in SPLITS:
+    for split in SPLIT_NAMES:
         x, y = cached_embeddings(
             cache,
             encoder,
@@ -108,14 +107,7 @@ def _embed_all(
 
 
 def _raw_features(datamodule: Any, modality: str) -> Features:
-    features: Features = {}
-    for split in SPLITS:
-        xs, ys = [], []
-        for batch in datamodule.split_dataloader(split):
-            xs.append(RAW(batch[modality]).numpy())
-            ys.append(torch.as_tensor(batch["label"]).numpy())
-        features[split] = (np.concatenate(xs), np.concatenate(ys))
-    return features
+    return split_features(datamodule, lambda batch: RAW(batch[modality]).numpy())
 
 
 def _protocols(benchmark: Benchmark, features: Features) -> dict[str, Any]:
@@ -136,14 +128,23 @@ def _protocols(benchmark: Benchmark, features: Features) -> dict[str, Any]:
         if "knn" in benchmark.protocols:
             out["knn"] = knn_probe_with_val(train, val, test)
         if "label_efficiency" in benchmark.protocols:
-            rows = label_efficiency(
-                train, val, test, fractions=benchmark.label_fractions, seeds=benchmark.seeds
-            )
-            out["label_efficiency"] = {
-                "rows": rows,
-                "summary": {str(f): v for f, v in summarise(rows).items()},
-            }
+            out["label_efficiency"] = _label_efficiency(benchmark, features, linear_probe)
     return out
+
+
+def _label_efficiency(
+    benchmark: Benchmark, features: Features, probe: Callable[..., Any]
+) -> dict[str, Any]:
+    """Rows per (fraction, seed) of ``probe`` on label subsets, and their summary."""
+    rows = label_efficiency(
+        features["train"],
+        features["val"],
+        features["test"],
+        fractions=benchmark.label_fractions,
+        seeds=benchmark.seeds,
+        probe=probe,
+    )
+    return {"rows": rows, "summary": {str(f): v for f, v in summarise(rows).items()}}
 
 
 def run_benchmark(
@@ -255,13 +256,7 @@ def _boosting(benchmark: Benchmark, features: Features) -> dict[str, Any]:
     train, val, test = features["train"], features["val"], features["test"]
     out: dict[str, Any] = {"linear": boosting_probe(train, val, test)}
     if "label_efficiency" in benchmark.protocols:
-        rows = label_efficiency(
-            train, val, test, benchmark.label_fractions, benchmark.seeds, probe=boosting_probe
-        )
-        out["label_efficiency"] = {
-            "rows": rows,
-            "summary": {str(f): v for f, v in summarise(rows).items()},
-        }
+        out["label_efficiency"] = _label_efficiency(benchmark, features, boosting_probe)
     return out
 
 

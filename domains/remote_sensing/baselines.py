@@ -7,9 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from foundations.data import Split
-
-SPLITS: tuple[Split, ...] = ("train", "val", "test")
+from foundations.data.labelled import SplitFeatures, split_features
 
 
 def centre_spectrum(image: dict[str, torch.Tensor]) -> np.ndarray:
@@ -31,22 +29,11 @@ def mean_spectrum(image: dict[str, torch.Tensor]) -> np.ndarray:
     return torch.cat([mean, var.sqrt()], dim=-1).numpy()
 
 
-def _features(datamodule: Any, extract: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for split in SPLITS:
-        xs, ys = [], []
-        for batch in datamodule.split_dataloader(split):
-            xs.append(extract(batch["image"]))
-            ys.append(torch.as_tensor(batch["label"]).numpy())
-        features[split] = (np.concatenate(xs), np.concatenate(ys))
-    return features
-
-
-def centre_spectrum_features(datamodule: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def centre_spectrum_features(datamodule: Any) -> SplitFeatures:
     """:func:`centre_spectrum` of every split: the per-pixel-spectra baseline."""
-    return _features(datamodule, centre_spectrum)
+    return split_features(datamodule, lambda batch: centre_spectrum(batch["image"]))
 
 
-def mean_spectrum_features(datamodule: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def mean_spectrum_features(datamodule: Any) -> SplitFeatures:
     """:func:`mean_spectrum` of every split: the per-patch spectral baseline."""
-    return _features(datamodule, mean_spectrum)
+    return split_features(datamodule, lambda batch: mean_spectrum(batch["image"]))

@@ -1,11 +1,12 @@
 """Data plumbing shared by every domain: samplers and loader settings."""
 
-from foundations.data.labelled import LabelledSplitsDataModule
+from foundations.data.labelled import SPLIT_NAMES, LabelledSplitsDataModule, split_features
 from foundations.data.partition import grouped_split, random_split, spatial_block_split
 from foundations.data.samplers import EpochShuffleSampler
 from foundations.data.splits import LabelledSplits, Split
 
 __all__ = [
+    "SPLIT_NAMES",
     "EpochShuffleSampler",
     "LabelledSplits",
     "LabelledSplitsDataModule",
@@ -13,4 +14,5 @@ __all__ = [
     "grouped_split",
     "random_split",
     "spatial_block_split",
+    "split_features",
 ]

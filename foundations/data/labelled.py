@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -12,6 +14,29 @@ from foundations.data.samplers import EpochShuffleSampler
 from foundations.data.splits import Split
 
 SPLIT_NAMES: tuple[Split, ...] = ("train", "val", "test")
+SplitFeatures = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def split_features(
+    datamodule: Any, extract: Callable[[dict[str, Any]], np.ndarray]
+) -> SplitFeatures:
+    """``extract(batch)`` for every batch of every split, with the labels: ``{split: (X, y)}``.
+
+    Args:
+        datamodule: Any ``LabelledSplits`` datamodule, set up.
+        extract: Maps a batch to ``[B, F]`` features (hand-made features, raw inputs).
+
+    Returns:
+        Features and labels of ``train``, ``val`` and ``test``, in each split's fixed order.
+    """
+    features: SplitFeatures = {}
+    for split in SPLIT_NAMES:
+        xs, ys = [], []
+        for batch in datamodule.split_dataloader(split):
+            xs.append(extract(batch))
+            ys.append(torch.as_tensor(batch["label"]).numpy())
+        features[split] = (np.concatenate(xs), np.concatenate(ys))
+    return features
 
 
 class LabelledSplitsDataModule(L.LightningDataModule):

@@ -62,21 +62,7 @@ class CLIPLoss(PairLoss):
     def loss_and_count(
         self, a: Tensor, b: Tensor, valid: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """Compute the loss and the number of samples with both modalities.
-
-        Args:
-            a: Embeddings of the first modality, ``[B, D]``.
-            b: Embeddings of the second modality, ``[B, D]``.
-            valid: ``[B]`` bool mask of samples having both modalities; None means all.
-
-        Returns:
-            The loss as in :meth:`forward` and the number of valid samples, over all
-            ranks when gathering (a scalar tensor without gradient, computed without a host
-            synchronisation).
-
-        Raises:
-            ValueError: If the shapes of the inputs do not match.
-        """
+        """:meth:`PairLoss.loss_and_count` with the symmetric softmax (CLIP) loss."""
         a, b, valid = prepare_pair(a, b, valid)
         labels = torch.arange(a.shape[0], device=a.device)
         all_a, all_b, all_valid = a, b, valid

@@ -33,7 +33,21 @@ class PairLoss(nn.Module):
     def loss_and_count(
         self, a: Tensor, b: Tensor, valid: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """The loss and the number of valid pairs (over all ranks when gathering)."""
+        """Compute the loss and the number of samples with both modalities.
+
+        Args:
+            a: Embeddings of the first modality, ``[B, D]``.
+            b: Embeddings of the second modality, ``[B, D]``.
+            valid: ``[B]`` bool mask of samples having both modalities; None means all.
+
+        Returns:
+            The loss as in :meth:`forward` and the number of valid samples, over all
+            ranks when gathering (a scalar tensor without gradient, computed without a host
+            synchronisation).
+
+        Raises:
+            ValueError: If the shapes of the inputs do not match.
+        """
         raise NotImplementedError
 
 

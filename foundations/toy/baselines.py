@@ -7,9 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from foundations.data import Split
-
-SPLITS: tuple[Split, ...] = ("train", "val", "test")
+from foundations.data.labelled import SplitFeatures, split_features
 
 
 def fourier_magnitude(images: torch.Tensor, keep: int = 8) -> np.ndarray:
@@ -35,13 +33,6 @@ def fourier_magnitude(images: torch.Tensor, keep: int = 8) -> np.ndarray:
     return torch.log1p(block).flatten(1).numpy().astype(np.float32)
 
 
-def fourier_features(datamodule: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def fourier_features(datamodule: Any) -> SplitFeatures:
     """:func:`fourier_magnitude` of every split of a set-up toy datamodule, with labels."""
-    features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for split in SPLITS:
-        xs, ys = [], []
-        for batch in datamodule.split_dataloader(split):
-            xs.append(fourier_magnitude(batch["image"]))
-            ys.append(batch["label"].numpy())
-        features[split] = (np.concatenate(xs), np.concatenate(ys))
-    return features
+    return split_features(datamodule, lambda batch: fourier_magnitude(batch["image"]))
