@@ -34,7 +34,8 @@ class SpectralViews(nn.Module):
     into values; band dropout (whole bands become invalid, never every band of a sample);
     brightness / contrast jitter of the visible bands only (one factor shared by all visible
     bands, so band ratios, i.e. hue, are kept; infrared, thermal and SAR bands are untouched);
-    per-band gain and offset (calibration and atmosphere, in the data's units, drawn per
+    illumination (one factor for every band of a sample: sun elevation and slope scale the whole
+    spectrum and keep its shape); per-band gain and offset (calibration and atmosphere, in the data's units, drawn per
     acquisition); Gaussian sensor noise on valid pixels. Invalid pixels end at 0.
 
     Time series ``[B, T, C, H, W]`` get the same geometry and band dropout at every time step.
@@ -52,6 +53,8 @@ class SpectralViews(nn.Module):
         flips: Random horizontal and vertical flips.
         visible_jitter: Brightness and contrast factors drawn from ``1 +- visible_jitter`` for
             bands within 0.4-0.7 um; 0 disables it.
+        illumination: One multiplicative factor per sample and time step, shared by all bands,
+            drawn from ``1 +- illumination``; 0 disables it.
 
     Raises:
         ValueError: On an invalid configuration.
@@ -68,14 +71,19 @@ class SpectralViews(nn.Module):
         rot90: bool = True,
         flips: bool = True,
         visible_jitter: float = 0.0,
+        illumination: float = 0.0,
     ) -> None:
         super().__init__()
         if size <= 0:
             raise ValueError(f"size must be positive, got {size}")
         if not 0.0 <= band_dropout < 1.0:
             raise ValueError(f"band_dropout must be in [0, 1), got {band_dropout}")
-        if min(gain, offset, noise_std, visible_jitter) < 0:
-            raise ValueError("gain, offset, noise_std and visible_jitter must be >= 0")
+        if min(gain, offset, noise_std, visible_jitter, illumination) < 0:
+            raise ValueError(
+                "gain, offset, noise_std, visible_jitter and illumination must be >= 0"
+            )
+        if illumination >= 1:
+            raise ValueError(f"illumination must be below 1, got {illumination}")
         self.size = size
         self.crop = RandomResizedCrop((size, size), scale=scale)
         self.band_dropout = band_dropout
@@ -85,6 +93,7 @@ class SpectralViews(nn.Module):
         self.rot90 = rot90
         self.flips = flips
         self.visible_jitter = visible_jitter
+        self.illumination = illumination
 
     def _boxes(self, shape: tuple[int, int, int, int], device: torch.device) -> Tensor:
         """Source boxes ``[B, 4, 2]`` with flips and rotations applied as corner orders."""
@@ -175,6 +184,11 @@ class SpectralViews(nn.Module):
             out_valid = self._drop_bands(out_valid)
         if self.visible_jitter > 0:
             out_values = self._jitter_visible(out_values, out_valid, inputs["wavelengths"])
+        if self.illumination > 0:
+            factor = (
+                1 + (2 * torch.rand(b, t, 1, 1, 1, device=values.device) - 1) * self.illumination
+            )
+            out_values = out_values * factor
         if self.gain > 0 or self.offset > 0:
             shape = (b, t, c, 1, 1)
             gains = 1 + (2 * torch.rand(shape, device=values.device) - 1) * self.gain

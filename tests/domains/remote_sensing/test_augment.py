@@ -129,3 +129,18 @@ def test_deterministic_under_manual_seed() -> None:
     assert torch.equal(first["values"], second["values"])
     assert torch.equal(first["valid"], second["valid"])
     assert not torch.equal(first["values"], third["values"])
+
+
+def test_illumination_scales_every_band_of_a_sample_alike() -> None:
+    kwargs = {"size": 32, "noise_std": 0.0, "band_dropout": 0.0, "gain": 0.0, "offset": 0.0}
+    batch = make_batch()
+    batch["valid"][:] = True
+    torch.manual_seed(11)
+    base = SpectralViews(**kwargs)(batch)["values"]
+    torch.manual_seed(11)
+    lit = SpectralViews(**kwargs, illumination=0.3)(batch)["values"]
+    ratio = (lit / base.clamp(min=1e-6)).flatten(1)
+    factor = ratio[:, :1]
+    torch.testing.assert_close(ratio, factor.expand_as(ratio), rtol=1e-4, atol=1e-4)
+    assert ((factor >= 0.7) & (factor <= 1.3)).all()
+    assert factor.std() > 0.01
