@@ -6,12 +6,22 @@ from typing import Any, Literal
 
 from torch import Tensor, nn
 
-from foundations.encoders.encoder import Encoder
 from foundations.methods.base import SSLMethod
 from foundations.methods.views import batch_size_of, make_view
 from foundations.objectives.multimodal import MultiModalAlignmentLoss
 
 PRESENT_KEY = "present"
+
+
+def _out_dim(name: str, encoder: nn.Module) -> int:
+    """The embedding width of an encoder, checking it also names its ``modality``."""
+    width = getattr(encoder, "out_dim", None)
+    if getattr(encoder, "modality", None) is None or width is None:
+        raise TypeError(
+            f"encoder {name!r} ({type(encoder).__name__}) must expose `modality` (the sample "
+            "key it reads) and `out_dim` (its embedding width)"
+        )
+    return int(width)
 
 
 class MultiModalAlignment(SSLMethod):
@@ -23,7 +33,9 @@ class MultiModalAlignment(SSLMethod):
     that modality, so the others still train.
 
     Args:
-        encoders: Encoders by name; each reads ``batch[encoder.modality]``.
+        encoders: Encoders by name; each reads ``batch[encoder.modality]``. Any module with a
+            ``modality`` (str) and an ``out_dim`` (int) attribute, returning ``[B, out_dim]``:
+            an :class:`~foundations.encoders.Encoder` or, e.g., a domain's text encoder.
         embed_dim: Width of the shared space (a linear projection per encoder).
         loss: ``"clip"`` (softmax) or ``"siglip"`` (sigmoid) pairwise objective.
         augment: Optional view policy per encoder name.
@@ -32,7 +44,7 @@ class MultiModalAlignment(SSLMethod):
 
     def __init__(
         self,
-        encoders: dict[str, Encoder],
+        encoders: dict[str, nn.Module],
         embed_dim: int = 128,
         loss: Literal["clip", "siglip"] = "clip",
         augment: dict[str, nn.Module] | None = None,
@@ -46,9 +58,10 @@ class MultiModalAlignment(SSLMethod):
         self.save_config("encoders", "augment")
         if len(encoders) < 2:
             raise ValueError(f"alignment needs at least two encoders, got {list(encoders)}")
+        widths = {name: _out_dim(name, encoder) for name, encoder in encoders.items()}
         self.encoders = nn.ModuleDict(encoders)
         self.projections = nn.ModuleDict(
-            {name: nn.Linear(enc.out_dim, embed_dim, bias=False) for name, enc in encoders.items()}
+            {name: nn.Linear(width, embed_dim, bias=False) for name, width in widths.items()}
         )
         self.augment = nn.ModuleDict(augment or {})
         pair_kwargs: dict[str, Any] = {"chunk_size": chunk_size} if loss == "siglip" else {}

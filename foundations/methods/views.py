@@ -13,7 +13,10 @@ def make_view(augment: nn.Module | None, inputs: Any) -> Any:
 
 
 def batch_size_of(inputs: Any) -> int:
-    """Number of samples in a modality value (a tensor or a dict of tensors)."""
+    """Number of samples in a modality value (a tensor, a dict of tensors, or a list such as
+    reports)."""
     if isinstance(inputs, dict):
         return batch_size_of(next(iter(inputs.values())))
+    if isinstance(inputs, list | tuple):
+        return len(inputs)
     return int(inputs.shape[0])
