@@ -36,7 +36,8 @@ class SpectralViews(nn.Module):
     bands, so band ratios, i.e. hue, are kept; infrared, thermal and SAR bands are untouched);
     illumination (one factor for every band of a sample: sun elevation and slope scale the whole
     spectrum and keep its shape); per-band gain and offset (calibration and atmosphere, in the
-    data's units, drawn per acquisition); Gaussian sensor noise on valid pixels. Invalid pixels end at 0.
+    data's units, drawn per acquisition); Gaussian sensor noise on valid pixels. Invalid pixels
+    end at 0.
 
     Time series ``[B, T, C, H, W]`` get the same geometry and band dropout at every time step.
     Keys other than ``values`` and ``valid`` (wavelengths, dates, transform) pass through
