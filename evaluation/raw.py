@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 RAW_MAX_FEATURES = 4096
 
@@ -14,12 +14,14 @@ class RawInputs(nn.Module):
     """Flattens a tensor modality, or the ``values`` of a dict modality (rasters, series) with
     invalid entries zeroed, into one row per sample.
 
-    Images larger than ``max_features`` numbers are average-pooled spatially first (a
-    12 x 64 x 64 raster becomes 12 x 18 x 18): a linear model on 50,000 raw numbers would take
-    longer than everything else in a benchmark and is not a stronger baseline.
+    Images and volumes larger than ``max_features`` numbers are average-pooled spatially first
+    (a 12 x 64 x 64 raster becomes 12 x 18 x 18, a 1 x 32^3 volume 1 x 16^3): a linear model on
+    50,000 raw numbers would take longer than everything else in a benchmark and is not a
+    stronger baseline.
 
     Args:
-        max_features: Pool ``[B, C, H, W]`` inputs above this many numbers per sample.
+        max_features: Pool ``[B, C, H, W]`` and ``[B, C, X, Y, Z]`` inputs above this many
+            numbers per sample.
     """
 
     def __init__(self, max_features: int = RAW_MAX_FEATURES) -> None:
@@ -37,7 +39,9 @@ class RawInputs(nn.Module):
         if not isinstance(value, Tensor):
             raise TypeError("the raw baseline needs a tensor or a dict with 'values'")
         value = value.float()
-        if value.ndim == 4 and value[0].numel() > self.max_features:
-            side = max(1, int((self.max_features / value.shape[1]) ** 0.5))
-            value = torch.nn.functional.adaptive_avg_pool2d(value, side)
+        if value.ndim in (4, 5) and value[0].numel() > self.max_features:
+            spatial = value.ndim - 2
+            side = max(1, int((self.max_features / value.shape[1]) ** (1 / spatial) + 1e-9))
+            pool = F.adaptive_avg_pool2d if spatial == 2 else F.adaptive_avg_pool3d
+            value = pool(value, side)
         return value.flatten(1)
