@@ -14,7 +14,8 @@ class RawInputs(nn.Module):
     """Flattens a tensor modality, or the ``values`` of a dict modality (rasters, series) with
     invalid entries zeroed, into one row per sample.
 
-    Images and volumes larger than ``max_features`` numbers are average-pooled spatially first
+    Image time series (a dict with ``dates``) become ``[B, T * C, H, W]`` first. Images and
+    volumes larger than ``max_features`` numbers are average-pooled spatially first
     (a 12 x 64 x 64 raster becomes 12 x 18 x 18, a 1 x 32^3 volume 1 x 16^3): a linear model on
     50,000 raw numbers would take longer than everything else in a benchmark and is not a
     stronger baseline.
@@ -35,7 +36,10 @@ class RawInputs(nn.Module):
             TypeError: When the modality is neither a tensor nor a dict with ``values``.
         """
         if isinstance(value, dict) and isinstance(value.get("values"), Tensor):
+            series = "dates" in value  # [B, T, C, H, W]: time steps are more channels, not depth
             value = value["values"] * value["valid"] if "valid" in value else value["values"]
+            if series and value.ndim == 5:
+                value = value.flatten(1, 2)
         if not isinstance(value, Tensor):
             raise TypeError("the raw baseline needs a tensor or a dict with 'values'")
         value = value.float()

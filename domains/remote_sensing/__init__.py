@@ -67,6 +67,8 @@ plugin = DomainPlugin(
         "synthetic_patches": "domains.remote_sensing.patches.PatchFolderDataModule",
         "scene_windows": "domains.remote_sensing.datamodules.SceneWindowDataModule",
         "labelled_pixels": "domains.remote_sensing.datamodules.LabelledPixelsDataModule",
+        "synthetic_timeseries": "domains.remote_sensing.timeseries.TimeSeriesDataModule",
+        "torchgeo_patches": "domains.remote_sensing.torchgeo_sources.TorchGeoPatchesDataModule",
     },
     tokenizers={"wavelength_patch": "domains.remote_sensing.tokenizer.WavelengthPatchTokenizer"},
     transforms={"spectral_views": "domains.remote_sensing.augment.SpectralViews"},
@@ -80,6 +82,20 @@ plugin = DomainPlugin(
             },
             "split": "random, stratified 60/20/20",
             "classical_baseline": "domains.remote_sensing.baselines.mean_spectrum_features",
+            "classical_classifier": "gradient_boosting",
+        },
+        "rs-timeseries": {
+            "description": "synthetic Sentinel-2 L2A crop phenology, 7 classes, 12 dates of 32x32",
+            "datamodule": {
+                "class_path": "domains.remote_sensing.timeseries.TimeSeriesDataModule",
+                "init_args": {"num_samples": 1400, "num_dates": 12, "size": 32, "batch_size": 64},
+            },
+            "split": "random, stratified 60/20/20",
+            # Raw [T, C, H, W] stacks are 147k numbers a sample (RawInputs pools only 2D images).
+            "raw_baseline": False,
+            "classical_baseline": (
+                "domains.remote_sensing.baselines.timeseries_mean_spectrum_features"
+            ),
             "classical_classifier": "gradient_boosting",
         },
         "landsat7-nc": _landsat("random"),

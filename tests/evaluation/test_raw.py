@@ -30,3 +30,11 @@ def test_invalid_values_are_zeroed() -> None:
     values = torch.ones(1, 2, 4, 4)
     valid = torch.zeros_like(values, dtype=torch.bool)
     assert RawInputs()({"values": values, "valid": valid}).sum() == 0
+
+
+def test_time_series_pool_space_not_time() -> None:
+    values = torch.rand(2, 12, 6, 32, 32)
+    series = {"values": values, "valid": torch.ones_like(values, dtype=torch.bool)}
+    series["dates"] = torch.arange(12.0)
+    features = RawInputs()(series)
+    assert features.shape == (2, 72 * 7 * 7)

@@ -12,14 +12,15 @@ from domains.remote_sensing import LANDSAT
 from evaluation.benchmark import registered_benchmarks
 from evaluation.runner import build_datamodule, run_benchmark
 
-RECIPE = (
-    Path(__file__).resolve().parents[3] / "recipes" / "remote_sensing" / "simclr_synthetic.yaml"
-)
+RECIPES = Path(__file__).resolve().parents[3] / "recipes" / "remote_sensing"
+RECIPE = RECIPES / "simclr_synthetic.yaml"
 
 
 def test_benchmarks_are_registered() -> None:
     benchmarks = registered_benchmarks()
-    assert {"rs-synthetic", "landsat7-nc", "landsat7-nc-spatial"} <= set(benchmarks)
+    assert {"rs-synthetic", "rs-timeseries", "landsat7-nc", "landsat7-nc-spatial"} <= set(
+        benchmarks
+    )
     assert benchmarks["landsat7-nc-spatial"].datamodule["init_args"]["split"] == "spatial"
 
 
@@ -39,6 +40,24 @@ def test_synthetic_benchmark_runs_with_every_baseline(tmp_path: Path) -> None:
         "classical: mean_spectrum_features + gradient boosting",
     }
     assert json.loads((tmp_path / "results.json").read_text())["split"].startswith("random")
+
+
+def test_timeseries_benchmark_runs_with_the_phenology_baseline(tmp_path: Path) -> None:
+    benchmark = replace(registered_benchmarks()["rs-timeseries"], protocols=("linear",))
+    recipe = f"random:{RECIPES / 'mae_timeseries.yaml'}"
+    results = run_benchmark(
+        benchmark,
+        [recipe],
+        tmp_path,
+        data_overrides={"num_samples": 70, "num_dates": 4, "size": 32, "batch_size": 35},
+    )
+    assert set(results["candidates"]) == {
+        recipe,
+        "classical: timeseries_mean_spectrum_features",
+        "classical: timeseries_mean_spectrum_features + gradient boosting",
+    }
+    for scores in results["candidates"].values():
+        assert 0.0 <= scores["linear"]["accuracy"] <= 1.0
 
 
 @pytest.mark.skipif(not LANDSAT.is_dir(), reason="../shared/data/landsat7_nc is absent")

@@ -80,6 +80,29 @@ def test_synthetic_recipes_run(recipe: str, tmp_path: Path) -> None:
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
 
 
+def test_timeseries_recipe_runs(tmp_path: Path) -> None:
+    args = [
+        "-c",
+        str(RECIPES / "mae_timeseries.yaml"),
+        "--data.init_args.num_samples",
+        "28",
+        "--data.init_args.num_dates",
+        "4",
+        "--data.init_args.size",
+        "16",
+        "--data.init_args.batch_size",
+        "8",
+        "--data.init_args.num_workers",
+        "0",
+        "--model.init_args.encoder.init_args.tokenizer.init_args.image_size",
+        "16",
+    ]
+    cli = run(args, tmp_path)
+    assert cli.trainer.global_step == 1
+    assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
+    assert cli.datamodule.num_dates == 4
+
+
 def test_landsat_recipe_runs_on_a_generated_scene(tmp_path: Path) -> None:
     names = write_scene(tmp_path / "scene", bands=6)
     args = [
