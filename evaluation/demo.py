@@ -26,7 +26,11 @@ from foundations.cli.lightning_cli import FoundationsCLI
 from foundations.data import SPLIT_NAMES, LabelledSplits
 from foundations.registry import domains
 
-DEMO_RECIPES = {"toy": "simclr_toy.yaml", "remote_sensing": "simclr_synthetic.yaml"}
+DEMO_RECIPES = {
+    "toy": "simclr_toy.yaml",
+    "remote_sensing": "simclr_synthetic.yaml",
+    "medical": "mae_phantoms.yaml",
+}
 """The recipe each installed domain contributes to the demo (its embedded default)."""
 
 

@@ -5,15 +5,15 @@ right, +y anterior, +z superior): a body of deformed elliptic cross-section with
 subcutaneous fat layer, soft-tissue background with visceral fat, liver (right upper), two
 kidneys in perirenal fat with renal sinus fat, a vertebral column with cortical shell and
 discs, lung bases at the top, and hepatic vessels. The patient carries one lesion
-(:data:`LESION_CLASSES`) in the liver or a kidney:
+(:data:`LESION_CLASSES`) in the liver (two thirds of patients) or a kidney:
 
 ============  =====================================  ==========================================
 class         attenuation                            shape
 ============  =====================================  ==========================================
 none          --                                     --
-cyst          0..20 HU (water), homogeneous          round, sharp edge (0.25 mm), r 3..6 mm
-solid         host organ -/+ 25..45 HU (~30..100)    lobulated, soft edge, textured, r 3..6 mm
-calcified     focus 400..900 HU, r 2..3.2 mm, or     focus: round; rim: 10..30 HU core with a
+cyst          0..20 HU (water), homogeneous          round, sharp edge (0.25 mm), r 4..6 mm
+solid         host organ -/+ 25..45 HU (~30..100)    lobulated, soft edge, textured, r 4..6 mm
+calcified     focus 400..900 HU, r 2.6..3.6 mm, or     focus: round; rim: 10..30 HU core with a
               rim 300..600 HU around a fluid core    0.8..1.2 mm (partly open) calcified shell
 ============  =====================================  ==========================================
 
@@ -22,7 +22,7 @@ is scanned 1..4 times; each scan varies the nuisances: in-plane spacing 0.7..1.0
 spacing 1.5..4 mm (16..40 slices of 48 x 48), table position, patient rotation about the
 long axis (+-15 degrees), contrast enhancement of liver, kidneys and vessels, the lesion's
 size (+-15 %), a scanner HU scale (0.96..1.04) and offset (+-20 HU), blur and Gaussian noise
-(5..18 HU). Files are written in varied voxel orders (RAS, LPS, LAS and permuted axes; the
+(4..12 HU). Files are written in varied voxel orders (RAS, LPS, LAS and permuted axes; the
 affine says which), as int16 HU, uint16 with ``scl_inter = -1024`` or float32, so readers
 must reorient and rescale.
 
@@ -46,7 +46,7 @@ import numpy as np
 from nibabel.orientations import axcodes2ornt, ornt_transform
 from scipy.ndimage import gaussian_filter
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 LESION_CLASSES = ("none", "cyst", "solid", "calcified")
 IN_PLANE = 48
 """Voxels along x and y of every phantom."""
@@ -247,12 +247,12 @@ def _location(organ: str, blob: Blob, point: np.ndarray) -> str:
 
 
 def _make_lesion(rng: np.random.Generator, kind: str, anatomy_parts: dict[str, Blob]) -> Lesion:
-    organ = str(rng.choice(["liver", "liver", "right kidney", "left kidney"]))
+    organ = str(rng.choice(["liver", "liver", "liver", "liver", "right kidney", "left kidney"]))
     host = anatomy_parts[organ]
     kidney = organ != "liver"
     center = _inside(rng, host, 0.4 if kidney else 0.55)
     location = _location(organ, host, center)
-    big = (2.8, 3.8) if kidney else (3.0, 6.0)
+    big = (2.8, 3.8) if kidney else (4.0, 6.0)
     if kind == "cyst":
         radius = rng.uniform(*big)
         shape = _blob(rng, center, radius * rng.uniform(0.9, 1.1, 3), 0.02, 2.0, 2, 0.25, 30)
@@ -275,7 +275,7 @@ def _make_lesion(rng: np.random.Generator, kind: str, anatomy_parts: dict[str, B
     if kind != "calcified":
         raise ValueError(f"unknown lesion class {kind!r}; known: {LESION_CLASSES}")
     if rng.random() < 0.5:
-        radius = rng.uniform(2.0, 3.2)
+        radius = rng.uniform(2.6, 3.6)
         shape = _blob(rng, center, radius * rng.uniform(0.85, 1.15, 3), 0.05, 3.0, 3, 0.3, 30)
         return Lesion(kind, organ, location, shape, attenuation=rng.uniform(400, 900))
     radius = rng.uniform(3.0, 5.5 if not kidney else 4.0)
@@ -669,7 +669,7 @@ def scan_phantom(anatomy: Anatomy, rng: np.random.Generator) -> Phantom:
     hu = gaussian_filter(hu, sigma=(0.5, 0.5, 0.35), mode="nearest")
     gain, shift = rng.uniform(0.96, 1.04), rng.uniform(-20, 20)
     hu = hu * gain + shift
-    hu += rng.normal(0, rng.uniform(5, 18), shape).astype(np.float32)
+    hu += rng.normal(0, rng.uniform(4, 12), shape).astype(np.float32)
     hu = np.maximum(hu, -1024.0).astype(np.float32)
     report = _reports(rng, anatomy, diameter, slice_mm, enhancement)
     order = rng.choice(len(STORAGE_ORDERS), p=[0.3, 0.25, 0.15, 0.1, 0.1, 0.05, 0.05])

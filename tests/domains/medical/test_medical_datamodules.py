@@ -30,7 +30,7 @@ def phantom_module() -> VolumeFolderDataModule:
 
 def test_phantom_batches_follow_the_contract(phantom_module: VolumeFolderDataModule) -> None:
     assert isinstance(phantom_module, LabelledSplits)
-    assert phantom_module.root.name == "phantoms-v1-n24-seed0"
+    assert phantom_module.root.name == "phantoms-v2-n24-seed0"
     assert phantom_module.class_names == LESION_CLASSES
     assert phantom_module.num_classes == 4 and phantom_module.task == "multiclass"
     batch = next(iter(phantom_module.train_dataloader()))

@@ -63,9 +63,10 @@ def test_phantom_recipes_run(recipe: str, tmp_path: Path) -> None:
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
 
 
-def test_radiograph_recipe_runs_on_a_medmnist_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recipe", ["dino_radiographs", "simclr_radiographs"])
+def test_radiograph_recipes_run_on_a_medmnist_file(recipe: str, tmp_path: Path) -> None:
     npz = write_fake_medmnist(tmp_path / "fake.npz")
-    args = ["-c", str(RECIPES / "dino_radiographs.yaml"), "--data.init_args.path", str(npz)]
+    args = ["-c", str(RECIPES / f"{recipe}.yaml"), "--data.init_args.path", str(npz)]
     cli = run([*args, "--data.init_args.batch_size", "8"], tmp_path / "run")
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
