@@ -28,7 +28,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset
 from domains.medical.io import Volume, read_medmnist, read_volume
 from domains.medical.phantoms import GENERATOR_VERSION, write_phantom_folder
 from domains.medical.transforms import SizeMode, VolumePreprocess, Window
-from foundations.data import LabelledSplitsDataModule, grouped_split
+from foundations.data import LabelledSplitsDataModule, check_fractions, grouped_split
 from foundations.io import cache_root
 
 CLASSES_FILE = "classes.txt"
@@ -377,11 +377,7 @@ class VolumeFolderDataModule(LabelledSplitsDataModule):
             raise ValueError(
                 f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
             )
-        if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
-            raise ValueError(
-                f"need val_fraction, test_fraction >= 0 with a sum below 1, got {val_fraction} "
-                f"and {test_fraction}"
-            )
+        check_fractions(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.generated = root is None
         self.root = Path(root).expanduser() if root is not None else default_root(num_samples, seed)

@@ -20,7 +20,7 @@ from domains.remote_sensing.synthetic import (
     SCALE_TAG,
     write_patch_folder,
 )
-from foundations.data import LabelledSplitsDataModule, random_split
+from foundations.data import LabelledSplitsDataModule, check_fractions, random_split
 from foundations.io import cache_root
 
 CLASSES_FILE = "classes.txt"
@@ -281,11 +281,7 @@ class PatchFolderDataModule(LabelledSplitsDataModule):
             raise ValueError(
                 f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
             )
-        if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
-            raise ValueError(
-                f"need val_fraction, test_fraction >= 0 with a sum below 1, got {val_fraction} "
-                f"and {test_fraction}"
-            )
+        check_fractions(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.generated = root is None
         self.root = (

@@ -44,7 +44,7 @@ from domains.remote_sensing.synthetic_timeseries import (
     default_timeseries_root,
     write_timeseries_folder,
 )
-from foundations.data import LabelledSplitsDataModule, random_split
+from foundations.data import LabelledSplitsDataModule, check_fractions, random_split
 
 DATES_FILE = "dates.csv"
 """Optional file in a location folder: ``path,date`` rows, overriding dates in file names."""
@@ -443,11 +443,7 @@ class TimeSeriesDataModule(LabelledSplitsDataModule):
             raise ValueError(
                 f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
             )
-        if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
-            raise ValueError(
-                f"need val_fraction, test_fraction >= 0 with a sum below 1, got {val_fraction} "
-                f"and {test_fraction}"
-            )
+        check_fractions(val_fraction, test_fraction)
         if num_dates is not None and num_dates < 1:
             raise ValueError(f"num_dates must be positive or None, got {num_dates}")
         if num_dates is None and root is None:

@@ -1,7 +1,12 @@
 """Data plumbing shared by every domain: samplers and loader settings."""
 
 from foundations.data.labelled import SPLIT_NAMES, LabelledSplitsDataModule, split_features
-from foundations.data.partition import grouped_split, random_split, spatial_block_split
+from foundations.data.partition import (
+    check_fractions,
+    grouped_split,
+    random_split,
+    spatial_block_split,
+)
 from foundations.data.samplers import EpochShuffleSampler
 from foundations.data.splits import LabelledSplits, Split
 
@@ -11,6 +16,7 @@ __all__ = [
     "LabelledSplits",
     "LabelledSplitsDataModule",
     "Split",
+    "check_fractions",
     "grouped_split",
     "random_split",
     "spatial_block_split",

@@ -7,7 +7,8 @@ import numpy as np
 Splits = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _check_fractions(val_fraction: float, test_fraction: float) -> None:
+def check_fractions(val_fraction: float, test_fraction: float) -> None:
+    """Raise ``ValueError`` unless both fractions are >= 0 and leave samples for training."""
     if val_fraction < 0 or test_fraction < 0 or val_fraction + test_fraction >= 1:
         raise ValueError(
             f"need val_fraction, test_fraction >= 0 with a sum below 1 (training keeps the "
@@ -38,7 +39,7 @@ def random_split(n: int, val_fraction: float, test_fraction: float, seed: int) -
         ValueError: On fractions that leave nothing to train on, or too few samples for
             every requested split to get one.
     """
-    _check_fractions(val_fraction, test_fraction)
+    check_fractions(val_fraction, test_fraction)
     sizes = [max(int(f > 0), round(f * n)) for f in (val_fraction, test_fraction)]
     if n - sum(sizes) < 1:
         raise ValueError(f"{n} samples cannot fill train, val ({sizes[0]}) and test ({sizes[1]})")
@@ -70,7 +71,7 @@ def grouped_split(
         ValueError: On fractions that leave nothing to train on, or fewer groups than the
             splits requested (train, plus val and test when their fraction is positive).
     """
-    _check_fractions(val_fraction, test_fraction)
+    check_fractions(val_fraction, test_fraction)
     groups = np.asarray(groups)
     if groups.ndim != 1:
         raise ValueError(f"groups must be [N], got shape {groups.shape}")
