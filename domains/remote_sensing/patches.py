@@ -20,7 +20,12 @@ from domains.remote_sensing.synthetic import (
     SCALE_TAG,
     write_patch_folder,
 )
-from foundations.data import LabelledSplitsDataModule, check_fractions, random_split
+from foundations.data import (
+    LabelledSplitsDataModule,
+    check_fractions,
+    random_split,
+    stratified_split,
+)
 from foundations.io import cache_root
 
 CLASSES_FILE = "classes.txt"
@@ -165,42 +170,6 @@ def read_index(csv_path: Path, multilabel: bool = False) -> PatchIndex:
         targets = np.array([lookup[row[0]] for row in names], dtype=np.int64)
     paths = [csv_path.parent / path for path, _ in rows]
     return PatchIndex(paths, targets, class_names)
-
-
-def stratified_split(
-    labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random split that keeps class proportions: each class is split by the fractions.
-
-    Falls back to :func:`foundations.data.random_split` when some requested split would
-    otherwise be empty (very small datasets).
-
-    Args:
-        labels: int64 ``[N]`` class indices.
-        val_fraction: Share of each class for validation.
-        test_fraction: Share of each class for test.
-        seed: Seed of the shuffles.
-
-    Returns:
-        Sorted int64 ``(train, val, test)`` indices, disjoint, covering ``range(N)``.
-    """
-    rng = np.random.default_rng(seed)
-    parts: tuple[list[np.ndarray], ...] = ([], [], [])
-    for k in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == k))
-        n_test = round(test_fraction * len(members))
-        n_val = round(val_fraction * len(members))
-        parts[2].append(members[:n_test])
-        parts[1].append(members[n_test : n_test + n_val])
-        parts[0].append(members[n_test + n_val :])
-    train, val, test = (np.sort(np.concatenate(p)).astype(np.int64) for p in parts)
-    if (
-        not len(train)
-        or (val_fraction > 0 and not len(val))
-        or (test_fraction > 0 and not len(test))
-    ):
-        return random_split(len(labels), val_fraction, test_fraction, seed)
-    return train, val, test
 
 
 class PatchFolderDataset(Dataset[dict[str, Any]]):

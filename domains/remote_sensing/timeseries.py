@@ -37,14 +37,19 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, get_worker_info
 
-from domains.remote_sensing.patches import CLASSES_FILE, PatchIndex, read_patch, stratified_split
+from domains.remote_sensing.patches import CLASSES_FILE, PatchIndex, read_patch
 from domains.remote_sensing.raster import RasterMismatchError
 from domains.remote_sensing.synthetic import S2_L2A_WAVELENGTHS
 from domains.remote_sensing.synthetic_timeseries import (
     default_timeseries_root,
     write_timeseries_folder,
 )
-from foundations.data import LabelledSplitsDataModule, check_fractions, random_split
+from foundations.data import (
+    LabelledSplitsDataModule,
+    check_fractions,
+    random_split,
+    stratified_split,
+)
 
 DATES_FILE = "dates.csv"
 """Optional file in a location folder: ``path,date`` rows, overriding dates in file names."""

@@ -6,6 +6,7 @@ from foundations.data.partition import (
     grouped_split,
     random_split,
     spatial_block_split,
+    stratified_split,
 )
 from foundations.data.samplers import EpochShuffleSampler
 from foundations.data.splits import LabelledSplits, Split
@@ -21,4 +22,5 @@ __all__ = [
     "random_split",
     "spatial_block_split",
     "split_features",
+    "stratified_split",
 ]

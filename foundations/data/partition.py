@@ -144,3 +144,39 @@ def spatial_block_split(
     block_c = np.floor(c / block_size).astype(np.int64)
     _, blocks = np.unique(np.stack([block_r, block_c], axis=1), axis=0, return_inverse=True)
     return grouped_split(blocks.ravel(), val_fraction, test_fraction, seed)
+
+
+def stratified_split(
+    labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int
+) -> Splits:
+    """Random split that keeps class proportions: each class is split by the fractions.
+
+    Falls back to :func:`random_split` when some requested split would
+    otherwise be empty (very small datasets).
+
+    Args:
+        labels: int64 ``[N]`` class indices.
+        val_fraction: Share of each class for validation.
+        test_fraction: Share of each class for test.
+        seed: Seed of the shuffles.
+
+    Returns:
+        Sorted int64 ``(train, val, test)`` indices, disjoint, covering ``range(N)``.
+    """
+    rng = np.random.default_rng(seed)
+    parts: tuple[list[np.ndarray], ...] = ([], [], [])
+    for k in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == k))
+        n_test = round(test_fraction * len(members))
+        n_val = round(val_fraction * len(members))
+        parts[2].append(members[:n_test])
+        parts[1].append(members[n_test : n_test + n_val])
+        parts[0].append(members[n_test + n_val :])
+    train, val, test = (np.sort(np.concatenate(p)).astype(np.int64) for p in parts)
+    if (
+        not len(train)
+        or (val_fraction > 0 and not len(val))
+        or (test_fraction > 0 and not len(test))
+    ):
+        return random_split(len(labels), val_fraction, test_fraction, seed)
+    return train, val, test

@@ -90,6 +90,11 @@ class MAE(SSLMethod):
             raise ValueError(
                 f"{type(encoder.tokenizer).__name__} has no `target_dim`; pass target_dim to MAE"
             )
+        if norm_target and int(target_dim) == 1:
+            raise ValueError(
+                "norm_target=True with one value per token normalises every target to 0; "
+                "set norm_target to false for this tokenizer"
+            )
         self.encoder = encoder
         self.augment = augment
         self.mask_ratio = mask_ratio

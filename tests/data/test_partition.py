@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from foundations.data.partition import grouped_split, random_split, spatial_block_split
+from foundations.data.partition import (
+    grouped_split,
+    random_split,
+    spatial_block_split,
+    stratified_split,
+)
 
 
 def assert_partition(parts: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> None:
@@ -81,3 +86,12 @@ def test_spatial_blocks_from_sample_coordinates() -> None:
         spatial_block_split(4, 4, 4, 0.2, 0.2, seed=0)  # a single block
     with pytest.raises(ValueError, match="block_size"):
         spatial_block_split(4, 4, 0, 0.2, 0.2, seed=0)
+
+
+def test_stratified_split_keeps_class_proportions() -> None:
+    labels = np.repeat(np.arange(3), [50, 30, 20])
+    train, val, test = stratified_split(labels, 0.2, 0.2, seed=0)
+    assert len(np.intersect1d(train, test)) == 0 and len(np.intersect1d(val, test)) == 0
+    assert len(train) + len(val) + len(test) == 100
+    assert np.bincount(labels[test]).tolist() == [10, 6, 4]
+    assert np.bincount(labels[val]).tolist() == [10, 6, 4]

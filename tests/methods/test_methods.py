@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from conftest import RandomImages, fit, tiny_encoder
 from torch import nn
@@ -165,3 +166,9 @@ def test_mae_decoder_under_autocast_with_float32_encoder_output() -> None:
         prediction = decoder(torch.randn(2, 2, 32, dtype=torch.float32), keep, full)
     assert prediction.shape == (2, 8, 12)
     assert torch.isfinite(prediction.float()).all()
+
+
+def test_mae_refuses_per_token_normalisation_of_single_values() -> None:
+    with pytest.raises(ValueError, match="norm_target"):
+        MAE(tiny_encoder(), target_dim=1, norm_target=True)
+    assert MAE(tiny_encoder(), target_dim=1, norm_target=False).decoder is not None

@@ -1,0 +1,176 @@
+"""One token per observation of an irregularly sampled, multi-band light curve.
+
+:class:`ObservationTokenizer` reads the light-curve contract of :mod:`domains.astronomy`
+(``time``, ``value``, ``error``, ``band``, ``mask``, each ``[B, L]``) and returns a
+:class:`~foundations.encoders.tokens.TokenBatch`:
+
+* ``tokens``: an MLP of ``(value, error, log error)`` plus a learned embedding of the band;
+* ``pos``: a fixed, continuous sinusoidal encoding of the real observation time in days, so
+  that irregular cadences and periods survive (no binning onto a grid);
+* ``padding_mask``: ``~mask``;
+* ``target`` / ``target_mask``: the normalised value of each observation ``[B, L, 1]`` and
+  ``mask[..., None]``, for masked modelling.
+
+Time encoding: with ``F = embed_dim // 2`` periods ``P_k`` spaced geometrically from
+``min_period_days`` to ``max_period_days``, ``pos[..., k] = sin(2 pi t / P_k)`` and
+``pos[..., F + k] = cos(2 pi t / P_k)``. The short periods resolve intra-night structure (0.01 d
+is about 15 minutes), the long ones order observations over decades of survey time (1e4 d is
+about 27 years). The phase ``t / P_k mod 1`` is computed in float64 before the sine, since in
+float32 a time of thousands of days divided by 0.01 d loses the phase entirely. Because each
+pair is a rotation, ``pos(t1) . pos(t2) = sum_k cos(2 pi (t1 - t2) / P_k)`` depends only on the
+time difference, and shifting every time by ``dt`` rotates each pair by ``2 pi dt / P_k``.
+
+Masked modelling: ``foundations.methods.mae.MAE`` needs only ``pos``, ``target`` and the
+``target_dim`` attribute from a tokenizer (no patch grid), so it works with this tokenizer.
+Use ``norm_target=False`` there: a one-value target "patch" standardised by its own mean and
+variance is always zero, so the loss would teach nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor, nn
+
+from foundations.encoders.tokens import TokenBatch
+
+KEYS = ("time", "value", "error", "band", "mask")
+"""Keys of the light-curve contract that the tokenizer reads."""
+
+MIN_ERROR = 1e-6
+"""Floor of the error before its logarithm is taken."""
+
+
+def sinusoidal_time_encoding(
+    time: Tensor, inverse_periods: Tensor, dtype: torch.dtype = torch.float32
+) -> Tensor:
+    """Continuous sinusoidal encoding of times in days.
+
+    Args:
+        time: Times in days, any shape ``S``.
+        inverse_periods: ``[F]`` inverse periods in 1/day.
+        dtype: Output dtype.
+
+    Returns:
+        ``[*S, 2F]``: ``sin`` of the phases, then ``cos`` of the phases.
+    """
+    compute = torch.float64 if time.device.type != "mps" else torch.float32
+    cycles = time.to(compute)[..., None] * inverse_periods.to(compute)
+    angle = 2.0 * math.pi * torch.remainder(cycles, 1.0)
+    return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1).to(dtype)
+
+
+class ObservationTokenizer(nn.Module):
+    """Tokenize light curves with one token per observation.
+
+    Args:
+        embed_dim: Token width ``D`` (even: half the width holds sines, half cosines).
+        num_bands: Number of passband codes; ``band`` values of real observations must lie in
+            ``[0, num_bands)``.
+        hidden_dim: Width of the MLP hidden layer; defaults to ``embed_dim``.
+        min_period_days: Shortest period of the time encoding, in days.
+        max_period_days: Longest period of the time encoding, in days.
+
+    Attributes:
+        embed_dim: Token width.
+        target_dim: Width of the masked-modelling target per token (1: the value).
+
+    Raises:
+        ValueError: On an odd or non-positive ``embed_dim``, ``num_bands < 1`` or periods that
+            are not ``0 < min_period_days < max_period_days``.
+    """
+
+    target_dim: int = 1
+
+    def __init__(
+        self,
+        embed_dim: int = 128,
+        num_bands: int = 1,
+        hidden_dim: int | None = None,
+        min_period_days: float = 0.01,
+        max_period_days: float = 10_000.0,
+    ) -> None:
+        super().__init__()
+        if embed_dim <= 0 or embed_dim % 2:
+            raise ValueError(f"embed_dim must be positive and even, got {embed_dim}")
+        if num_bands < 1:
+            raise ValueError(f"num_bands must be >= 1, got {num_bands}")
+        if not 0 < min_period_days < max_period_days:
+            raise ValueError(
+                "need 0 < min_period_days < max_period_days, got "
+                f"{min_period_days} and {max_period_days}"
+            )
+        self.embed_dim = embed_dim
+        self.num_bands = num_bands
+        self.min_period_days = min_period_days
+        self.max_period_days = max_period_days
+        hidden = hidden_dim or embed_dim
+        self.value_proj = nn.Linear(3, hidden)
+        self.content = nn.Sequential(nn.Linear(3, hidden), nn.GELU(), nn.Linear(hidden, embed_dim))
+        self.band_embed = nn.Embedding(num_bands, embed_dim)
+        nn.init.normal_(self.band_embed.weight, std=0.02)
+        periods = torch.logspace(
+            math.log10(min_period_days),
+            math.log10(max_period_days),
+            embed_dim // 2,
+            dtype=torch.float64,
+        )
+        self.inverse_periods: Tensor
+        self.register_buffer("inverse_periods", 1.0 / periods, persistent=False)
+
+    def _check(self, inputs: Mapping[str, Tensor]) -> tuple[int, int]:
+        missing = [key for key in KEYS if key not in inputs]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} needs keys {list(KEYS)}; missing {missing} "
+                f"(got {sorted(inputs)})"
+            )
+        shapes = {key: tuple(inputs[key].shape) for key in KEYS}
+        first = shapes["time"]
+        if len(first) != 2 or any(shape != first for shape in shapes.values()):
+            raise ValueError(
+                f"{type(self).__name__} needs [B, L] tensors of one shape for {list(KEYS)}; "
+                f"got {shapes}"
+            )
+        return first[0], first[1]
+
+    def forward(self, inputs: Mapping[str, Tensor]) -> TokenBatch:
+        """Tokenize a batch of light curves.
+
+        Padded observations (``mask`` False) may hold anything, NaN included: they are zeroed
+        before the MLP so that no NaN reaches the trunk, and they are marked as padding.
+
+        Args:
+            inputs: ``{"time", "value", "error", "band", "mask"}``, each ``[B, L]``.
+
+        Returns:
+            The :class:`TokenBatch` described in the module docstring.
+
+        Raises:
+            ValueError: On a missing key, tensors that are not ``[B, L]`` of one shape, or a
+                real observation whose band is outside ``[0, num_bands)``.
+        """
+        self._check(inputs)
+        mask = inputs["mask"].bool()
+        dtype = self.value_proj.weight.dtype
+        value = torch.where(mask, inputs["value"].to(dtype), 0.0)
+        error = torch.where(mask, inputs["error"].to(dtype), 1.0)
+        band = torch.where(mask, inputs["band"].long(), 0)
+        if bool(((band < 0) | (band >= self.num_bands)).any()):
+            raise ValueError(
+                f"band codes must lie in [0, {self.num_bands}) for real observations, got "
+                f"min {int(band.min())}, max {int(band.max())}; raise num_bands"
+            )
+        features = torch.stack([value, error, torch.log(error.clamp(min=MIN_ERROR))], dim=-1)
+        tokens = self.content(features) + self.band_embed(band)
+        time = torch.where(mask, inputs["time"], torch.zeros_like(inputs["time"]))
+        pos = sinusoidal_time_encoding(time, self.inverse_periods, tokens.dtype)
+        return TokenBatch(
+            tokens=tokens,
+            pos=pos,
+            padding_mask=~mask,
+            target=value[..., None],
+            target_mask=mask[..., None],
+        )
