@@ -22,3 +22,41 @@ Readers live in ``domains.astronomy.io`` (long-format photometry tables, Kepler/
 curve FITS, spectra); cleaning, normalisation, cropping/padding, Lomb-Scargle periods and the
 vectorised whole-table tokeniser live in ``domains.astronomy.preprocess``.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from foundations.registry import DomainPlugin
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "astronomy"
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+ASAS = SHARED_DATA / "asas"
+"""The ASAS variable-star catalogue next to the project (../shared/data); override with --data."""
+
+plugin = DomainPlugin(
+    name="astronomy",
+    description="light curves: irregular, multi-band photometry with errors and real times",
+    datasets={"photometry_table": "domains.astronomy.datamodules.PhotometryTableDataModule"},
+    tokenizers={"observation": "domains.astronomy.tokenizer.ObservationTokenizer"},
+    transforms={"lightcurve_views": "domains.astronomy.augment.LightCurveViews"},
+    recipes_dir=RECIPES,
+    benchmarks={
+        "asas": {
+            "description": "ASAS variable-star classes from V-band light curves",
+            "datamodule": {
+                "class_path": "domains.astronomy.datamodules.PhotometryTableDataModule",
+                "init_args": {
+                    "photometry": str(ASAS / "photometry.csv.gz"),
+                    "labels": str(ASAS / "labels.csv"),
+                    "label_col": "class",
+                    "length": 256,
+                },
+            },
+            "split": "stratified random 60/20/20",
+            "classical_baseline": "domains.astronomy.baselines.periodogram_features",
+            "classical_classifier": "gradient_boosting",
+            "primary_metric": "macro_f1",
+        },
+    },
+)
