@@ -54,6 +54,8 @@ plugin = DomainPlugin(
                 },
             },
             "split": "stratified random 60/20/20",
+            # Irregular times and padding make flattened observations meaningless as features.
+            "raw_baseline": False,
             "classical_baseline": "domains.astronomy.baselines.periodogram_features",
             "classical_classifier": "gradient_boosting",
             "primary_metric": "macro_f1",

@@ -12,6 +12,7 @@ import torch
 from domains.astronomy.baselines import FEATURE_NAMES, periodogram_features
 from domains.astronomy.datamodules import PhotometryTableDataModule
 from domains.astronomy.synthetic import write_variable_star_folder
+from evaluation.benchmark import registered_benchmarks
 from foundations.cli.lightning_cli import FoundationsCLI
 from foundations.registry import domains
 
@@ -112,3 +113,7 @@ def test_periodogram_features_recover_a_sinusoid_period(tmp_path: Path) -> None:
     np.testing.assert_allclose(x_test[:, 0], expected, atol=0.01)
     assert (x_test[:, 1] > 0.8).all()
     assert (x_test[:, FEATURE_NAMES.index("range_5_95")] > 0).all()
+
+
+def test_asas_benchmark_has_no_raw_baseline() -> None:
+    assert registered_benchmarks()["asas"].raw_baseline is False
