@@ -156,11 +156,8 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
         cache: bool = True,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
-        if batch_size <= 0 or num_workers < 0 or length < 1:
-            raise ValueError(
-                "batch_size and length must be positive and num_workers >= 0, got "
-                f"{batch_size}, {length}, {num_workers}"
-            )
+        if length < 1:
+            raise ValueError(f"length must be positive, got {length}")
         check_fractions(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.photometry = Path(photometry).expanduser()

@@ -476,8 +476,8 @@ class LabelledPixelsDataModule(LabelledSplitsDataModule):
             raise ValueError(f"patch_size must be odd and positive, got {patch_size}")
         if split not in ("random", "spatial"):
             raise ValueError(f"split must be 'random' or 'spatial', got {split!r}")
-        if batch_size < 1 or block_size < 1:
-            raise ValueError("batch_size and block_size must be positive")
+        if block_size < 1:
+            raise ValueError(f"block_size must be positive, got {block_size}")
         self.save_hyperparameters()
         self.sensor = get_sensor(sensor).select(band_names)
         self.band_files = band_files

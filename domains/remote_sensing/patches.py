@@ -246,10 +246,6 @@ class PatchFolderDataModule(LabelledSplitsDataModule):
         multilabel: bool = False,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
-        if batch_size <= 0 or num_workers < 0:
-            raise ValueError(
-                f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
-            )
         check_fractions(val_fraction, test_fraction)
         self.save_hyperparameters()
         self.generated = root is None

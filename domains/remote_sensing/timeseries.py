@@ -444,10 +444,6 @@ class TimeSeriesDataModule(LabelledSplitsDataModule):
         multilabel: bool = False,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
-        if batch_size <= 0 or num_workers < 0:
-            raise ValueError(
-                f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
-            )
         check_fractions(val_fraction, test_fraction)
         if num_dates is not None and num_dates < 1:
             raise ValueError(f"num_dates must be positive or None, got {num_dates}")

@@ -314,10 +314,6 @@ class TorchGeoPatchesDataModule(LabelledSplitsDataModule):
         super().__init__(batch_size, num_workers, seed)
         if dataset not in SOURCES:
             raise ValueError(f"dataset must be one of {sorted(SOURCES)}, got {dataset!r}")
-        if batch_size <= 0 or num_workers < 0:
-            raise ValueError(
-                f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
-            )
         if bigearthnet_classes not in (19, 43):
             raise ValueError(f"bigearthnet_classes must be 19 or 43, got {bigearthnet_classes}")
         self.save_hyperparameters()

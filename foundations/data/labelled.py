@@ -56,6 +56,10 @@ class LabelledSplitsDataModule(L.LightningDataModule):
 
     def __init__(self, batch_size: int, num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()
+        if batch_size <= 0 or num_workers < 0:
+            raise ValueError(
+                f"batch_size must be positive and num_workers >= 0, got {batch_size}, {num_workers}"
+            )
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed

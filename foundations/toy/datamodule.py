@@ -129,11 +129,8 @@ class ShapesDataModule(LabelledSplitsDataModule):
         missing_edges_fraction: float = 0.0,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
-        if num_samples <= 0 or batch_size <= 0 or num_workers < 0:
-            raise ValueError(
-                "num_samples and batch_size must be positive and num_workers >= 0, got "
-                f"{num_samples}, {batch_size}, {num_workers}"
-            )
+        if num_samples <= 0:
+            raise ValueError(f"num_samples must be positive, got {num_samples}")
         if not (0.0 <= val_fraction < 1.0 and 0.0 <= test_fraction < 1.0):
             raise ValueError(
                 f"fractions must lie in [0, 1), got val {val_fraction}, test {test_fraction}"
