@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +52,37 @@ def atomic_save_npz(path: Path, compress: bool = False, **arrays: Any) -> Path:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def atomic_folder(root: Path, is_complete: Callable[[Path], bool] = Path.is_dir) -> Iterator[Path]:
+    """Fill a temporary folder next to ``root``, then rename it to ``root`` in one step.
+
+    A reader never sees a half-written ``root``. The folder is made readable by everyone
+    (``mkdtemp`` creates it owner-only), since caches may be shared. When another writer
+    renamed its folder into place first, theirs is kept and ours removed; on an error inside
+    the block the temporary folder is removed and the error propagates.
+
+    Args:
+        root: Destination folder; its parents are created.
+        is_complete: Whether an existing ``root`` is a finished folder (a lost race rather than
+            a failure) when the rename is refused.
+
+    Yields:
+        The temporary folder to fill.
+
+    Raises:
+        OSError: When the rename fails and ``root`` is not a finished folder.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
+    try:
+        yield temp
+        os.chmod(temp, 0o755)
+        try:
+            os.rename(temp, root)
+        except OSError:
+            if not is_complete(root):
+                raise
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

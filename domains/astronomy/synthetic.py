@@ -45,15 +45,14 @@ Everything is fully determined by ``seed`` (each star by ``(seed, index)``).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from foundations.io import atomic_folder
 
 GENERATOR_VERSION = 1
 """Bump when generated data change, so cached folders are not reused by mistake."""
@@ -432,16 +431,6 @@ def generate_stars(
     ]
 
 
-def _publish(temp: Path, root: Path) -> None:
-    """Move a finished folder into place; if another writer won the race, keep theirs."""
-    try:
-        os.rename(temp, root)
-    except OSError:
-        if not root.is_dir():
-            raise
-        shutil.rmtree(temp, ignore_errors=True)
-
-
 def _write_spectrum(path: Path, flux: np.ndarray, ivar: np.ndarray) -> None:
     lines = [f"{w:.2f},{f:.6g},{v:.6g}" for w, f, v in zip(WAVELENGTH, flux, ivar, strict=True)]
     path.write_text("wavelength,flux,ivar\n" + "\n".join(lines) + "\n")
@@ -482,9 +471,7 @@ def write_variable_star_folder(
     if root.is_dir():
         return root
     stars = generate_stars(num_stars, seed, missing_spectrum, missing_metadata)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
-    try:
+    with atomic_folder(root) as temp:
         (temp / "spectra").mkdir()
         counts = [s.time.size for s in stars]
         photometry = pd.DataFrame(
@@ -524,9 +511,4 @@ def write_variable_star_folder(
             "wavelength_range": [float(WAVELENGTH[0]), float(WAVELENGTH[-1])],
         }
         (temp / "dataset.json").write_text(json.dumps(meta, indent=1))
-        os.chmod(temp, 0o755)
-        _publish(temp, root)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return root

@@ -10,9 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -29,7 +26,7 @@ from domains.medical.io import Volume, read_medmnist, read_volume
 from domains.medical.phantoms import GENERATOR_VERSION, write_phantom_folder
 from domains.medical.transforms import SizeMode, VolumePreprocess, Window
 from foundations.data import LabelledSplitsDataModule, check_fractions, grouped_split
-from foundations.io import cache_root
+from foundations.io import atomic_folder, cache_root
 
 CLASSES_FILE = "classes.txt"
 """Optional file next to the labels CSV: one class name a line, in label order."""
@@ -192,9 +189,7 @@ def build_cache(paths: Sequence[Path], preprocess: VolumePreprocess, num_workers
     folder = cache_folder(paths, preprocess)
     if folder.is_dir():
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as temp:
         dtype = np.float16 if preprocess.settings.window is not None else np.float32
         values = np.lib.format.open_memmap(
             temp / "values.npy", mode="w+", dtype=dtype, shape=(len(paths), 1, *size)
@@ -220,16 +215,6 @@ def build_cache(paths: Sequence[Path], preprocess: VolumePreprocess, num_workers
             "settings": asdict(preprocess.settings),
         }
         (temp / "meta.json").write_text(json.dumps(meta, indent=1, default=list))
-        os.chmod(temp, 0o755)
-        try:
-            os.rename(temp, folder)
-        except OSError:
-            if not folder.is_dir():
-                raise
-            shutil.rmtree(temp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return folder
 
 

@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,6 +42,8 @@ import nibabel as nib
 import numpy as np
 from nibabel.orientations import axcodes2ornt, ornt_transform
 from scipy.ndimage import gaussian_filter
+
+from foundations.io import atomic_folder
 
 GENERATOR_VERSION = 2
 LESION_CLASSES = ("none", "cyst", "solid", "calcified")
@@ -742,16 +741,6 @@ def write_nifti(path: Path, phantom: Phantom) -> None:
     nib.save(stored, path)
 
 
-def _publish(temp: Path, root: Path) -> None:
-    """Move a finished folder into place; if another writer won the race, keep theirs."""
-    try:
-        os.rename(temp, root)
-    except OSError:
-        if not root.is_dir():
-            raise
-        shutil.rmtree(temp, ignore_errors=True)
-
-
 def write_phantom_folder(root: Path | str, num_volumes: int, seed: int = 0) -> Path:
     """Write ``num_volumes`` phantom CT scans as NIfTI with labels and reports.
 
@@ -776,9 +765,7 @@ def write_phantom_folder(root: Path | str, num_volumes: int, seed: int = 0) -> P
     if root.is_dir():
         return root
     _plan(num_volumes, seed)  # validate before creating anything
-    root.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
-    try:
+    with atomic_folder(root) as temp:
         (temp / "volumes").mkdir()
         rows = []
         scan_of: dict[str, int] = {}
@@ -810,9 +797,4 @@ def write_phantom_folder(root: Path | str, num_volumes: int, seed: int = 0) -> P
             "classes": list(LESION_CLASSES),
         }
         (temp / "dataset.json").write_text(json.dumps(meta, indent=1))
-        os.chmod(temp, 0o755)
-        _publish(temp, root)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return root

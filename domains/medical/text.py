@@ -10,9 +10,6 @@ model come from transformers; only the pooling, layer freezing (as in ConVIRT, Z
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from foundations.encoders.pooling import masked_mean
-from foundations.io import cache_root
+from foundations.io import atomic_folder, cache_root
 
 TextPool = Literal["cls", "mean"]
 
@@ -162,18 +159,8 @@ def default_text_model() -> Path:
     target = cache_root() / "medical" / DEFAULT_MODEL_NAME
     if _is_checkpoint(target):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_folder(target, is_complete=_is_checkpoint) as staging:
         build_tiny_text_model(staging)
-        os.chmod(staging, 0o755)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if not _is_checkpoint(target):  # not a lost race with another writer
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,8 @@ import numpy as np
 import rasterio
 from affine import Affine
 from scipy.ndimage import gaussian_filter
+
+from foundations.io import atomic_folder
 
 BAND_NAMES: tuple[str, ...] = (
     "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12",
@@ -425,16 +426,6 @@ def _write_tif(
             dst.update_tags(band + 1, WAVELENGTH_UM=str(wavelength))
 
 
-def _publish(temp: Path, root: Path) -> None:
-    """Move a finished folder into place; if another writer won the race, keep theirs."""
-    try:
-        os.rename(temp, root)
-    except OSError:
-        if not root.is_dir():
-            raise
-        shutil.rmtree(temp, ignore_errors=True)
-
-
 def write_patch_folder(root: Path | str, num_samples: int, size: int = 64, seed: int = 0) -> Path:
     """Write generated patches as GeoTIFFs in the EuroSAT-MS layout.
 
@@ -466,9 +457,7 @@ def write_patch_folder(root: Path | str, num_samples: int, size: int = 64, seed:
     if root.is_dir():
         return root
     chunks = _chunks(num_samples, size, seed)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
-    try:
+    with atomic_folder(root) as temp:
         for name in CLASS_NAMES:
             (temp / name).mkdir()
         counters = dict.fromkeys(CLASS_NAMES, 0)
@@ -500,11 +489,6 @@ def write_patch_folder(root: Path | str, num_samples: int, size: int = 64, seed:
                 "size": size, "seed": seed, "bands": list(BAND_NAMES),
                 "wavelengths_um": list(S2_L2A_WAVELENGTHS)}  # fmt: skip
         (temp / "dataset.json").write_text(json.dumps(meta, indent=1))
-        os.chmod(temp, 0o755)
-        _publish(temp, root)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return root
 
 

@@ -15,9 +15,6 @@ import csv
 import datetime
 import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +30,6 @@ from domains.remote_sensing.synthetic import (
     S2_L2A_WAVELENGTHS,
     _clouds,
     _nodata,
-    _publish,
     _region,
     _sensor,
     _smooth_noise,
@@ -41,7 +37,7 @@ from domains.remote_sensing.synthetic import (
     _write_tif,
     endmembers,
 )
-from foundations.io import cache_root
+from foundations.io import atomic_folder, cache_root
 
 TIMESERIES_VERSION = 1
 """Bump when generated time series change, so cached folders are not reused by mistake."""
@@ -335,9 +331,7 @@ def write_timeseries_folder(
     if root.is_dir():
         return root
     chunks = _ts_chunks(num_samples, num_dates, size, seed)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
-    try:
+    with atomic_folder(root) as temp:
         rows: list[tuple[str, str]] = []
         spacing = PIXEL_SIZE_M * size * 1.5
         i = 0
@@ -367,9 +361,4 @@ def write_timeseries_folder(
                 "num_dates": num_dates, "size": size, "seed": seed, "crs": CRS,
                 "bands": list(BAND_NAMES), "wavelengths_um": list(S2_L2A_WAVELENGTHS)}  # fmt: skip
         (temp / "dataset.json").write_text(json.dumps(meta, indent=1))
-        os.chmod(temp, 0o755)
-        _publish(temp, root)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
     return root
