@@ -22,13 +22,13 @@ makes views reproducible.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-KEYS = ("time", "value", "error", "band", "mask")
+from domains.astronomy.tokenizer import check_photometry
+
 """Keys of the light-curve contract that the views read."""
 
 
@@ -81,22 +81,6 @@ class LightCurveViews(nn.Module):
             f"offset_scale={self.offset_scale}"
         )
 
-    def _check(self, inputs: Mapping[str, Any]) -> tuple[int, int]:
-        missing = [key for key in KEYS if key not in inputs]
-        if missing:
-            raise ValueError(
-                f"{type(self).__name__} needs keys {list(KEYS)}; missing {missing} "
-                f"(got {sorted(inputs)})"
-            )
-        shapes = {key: tuple(inputs[key].shape) for key in KEYS}
-        first = shapes["time"]
-        if len(first) != 2 or any(shape != first for shape in shapes.values()):
-            raise ValueError(
-                f"{type(self).__name__} needs [B, L] tensors of one shape for {list(KEYS)}; "
-                f"got {shapes}"
-            )
-        return first[0], first[1]
-
     def _subsample(self, mask: Tensor) -> Tensor:
         """Kept observations ``[B, L]``: a subset of ``mask``, non-empty where ``mask`` is."""
         b, device = mask.shape[0], mask.device
@@ -124,7 +108,7 @@ class LightCurveViews(nn.Module):
         Raises:
             ValueError: On missing keys or tensors that are not ``[B, L]`` of one shape.
         """
-        b, _ = self._check(inputs)
+        b, _ = check_photometry(inputs, type(self).__name__)
         mask = inputs["mask"].bool()
         time, value, error = inputs["time"], inputs["value"], inputs["error"]
         device = value.device

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -60,6 +61,33 @@ def sinusoidal_time_encoding(
     cycles = time.to(compute)[..., None] * inverse_periods.to(compute)
     angle = 2.0 * math.pi * torch.remainder(cycles, 1.0)
     return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1).to(dtype)
+
+
+def check_photometry(inputs: Mapping[str, Any], owner: str) -> tuple[int, int]:
+    """Check a batch of the light-curve contract: every key of :data:`KEYS`, all ``[B, L]``.
+
+    Args:
+        inputs: The photometry dict.
+        owner: Name of the module doing the check, for the message.
+
+    Returns:
+        ``(B, L)``.
+
+    Raises:
+        ValueError: Naming the missing keys or the mismatched shapes.
+    """
+    missing = [key for key in KEYS if key not in inputs]
+    if missing:
+        raise ValueError(
+            f"{owner} needs keys {list(KEYS)}; missing {missing} (got {sorted(inputs)})"
+        )
+    shapes = {key: tuple(inputs[key].shape) for key in KEYS}
+    first = shapes["time"]
+    if len(first) != 2 or any(shape != first for shape in shapes.values()):
+        raise ValueError(
+            f"{owner} needs [B, L] tensors of one shape for {list(KEYS)}; got {shapes}"
+        )
+    return first[0], first[1]
 
 
 class ObservationTokenizer(nn.Module):
@@ -120,22 +148,6 @@ class ObservationTokenizer(nn.Module):
         self.inverse_periods: Tensor
         self.register_buffer("inverse_periods", 1.0 / periods, persistent=False)
 
-    def _check(self, inputs: Mapping[str, Tensor]) -> tuple[int, int]:
-        missing = [key for key in KEYS if key not in inputs]
-        if missing:
-            raise ValueError(
-                f"{type(self).__name__} needs keys {list(KEYS)}; missing {missing} "
-                f"(got {sorted(inputs)})"
-            )
-        shapes = {key: tuple(inputs[key].shape) for key in KEYS}
-        first = shapes["time"]
-        if len(first) != 2 or any(shape != first for shape in shapes.values()):
-            raise ValueError(
-                f"{type(self).__name__} needs [B, L] tensors of one shape for {list(KEYS)}; "
-                f"got {shapes}"
-            )
-        return first[0], first[1]
-
     def forward(self, inputs: Mapping[str, Tensor]) -> TokenBatch:
         """Tokenize a batch of light curves.
 
@@ -152,7 +164,7 @@ class ObservationTokenizer(nn.Module):
             ValueError: On a missing key, tensors that are not ``[B, L]`` of one shape, or a
                 real observation whose band is outside ``[0, num_bands)``.
         """
-        self._check(inputs)
+        check_photometry(inputs, type(self).__name__)
         mask = inputs["mask"].bool()
         dtype = self.value_proj.weight.dtype
         value = torch.where(mask, inputs["value"].to(dtype), 0.0)
