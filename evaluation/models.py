@@ -13,6 +13,8 @@ from torch import nn
 from evaluation.cache import fingerprint_module
 from foundations.cli.errors import summarise_parser_error
 from foundations.cli.lightning_cli import FoundationsCLI
+from foundations.hub import HubError, HubNotFoundError, build_encoder, pull
+from foundations.hub.card import WEIGHTS_FILE
 from foundations.methods import load_method
 from foundations.methods.base import SSLMethod
 
@@ -22,7 +24,8 @@ RANDOM_PREFIX = "random:"
 HUB_PREFIX = "hub:"
 SPEC_HELP = (
     "expected a path to a .ckpt written by `foundations fit`, 'random:<recipe.yaml>' "
-    "(the recipe's model at random initialisation) or 'hub:<name>'"
+    "(the recipe's model at random initialisation) or 'hub:<name>[@<version>]' (from the hub "
+    "in $FOUNDATIONS_HUB)"
 )
 
 
@@ -56,7 +59,9 @@ def resolve_model(spec: str) -> ResolvedModel:
     - ``random:path/to/recipe.yaml``: the recipe's model at random initialisation, built as
       ``foundations fit`` would build it (seeded by the recipe's ``seed_everything``, so the
       weights are the ones a fit run starts from). This seeds the global random generators.
-    - ``hub:NAME``: a model from the hub (not available yet).
+    - ``hub:NAME`` or ``hub:NAME@VERSION``: a model from the hub in ``$FOUNDATIONS_HUB``,
+      pulled into the cache and verified (:func:`foundations.hub.load`); offline, the cached
+      copy is used.
 
     Args:
         spec: The ``--model`` argument.
@@ -65,8 +70,8 @@ def resolve_model(spec: str) -> ResolvedModel:
         The encoder with its name, fingerprint, source and file.
 
     Raises:
-        FileNotFoundError: Naming the spec, when the checkpoint or recipe does not exist.
-        NotImplementedError: For ``hub:`` specs, until the hub exists.
+        FileNotFoundError: Naming the spec, when the checkpoint, recipe or hub model does not
+            exist.
         ValueError: Naming the spec (and the file), when the spec has no known form, the recipe
             is invalid, or the file is not a usable checkpoint or recipe.
     """
@@ -74,7 +79,7 @@ def resolve_model(spec: str) -> ResolvedModel:
     if not text:
         raise ValueError(f"empty model spec {spec!r}: {SPEC_HELP}")
     if text.startswith(HUB_PREFIX):
-        raise NotImplementedError(f"model spec {text!r}: the hub arrives with issue 7")
+        return _hub_model(text, text.removeprefix(HUB_PREFIX).strip())
     if text.startswith(RANDOM_PREFIX):
         recipe = Path(text.removeprefix(RANDOM_PREFIX).strip()).expanduser()
         return _resolved(text, _random_encoder(text, recipe), "random", recipe)
@@ -96,6 +101,17 @@ def resolve_model(spec: str) -> ResolvedModel:
 def _resolved(name: str, encoder: nn.Module, source: ModelSource, path: Path) -> ResolvedModel:
     encoder = encoder.to("cpu").eval()
     return ResolvedModel(name, encoder, fingerprint_module(encoder), source, path)
+
+
+def _hub_model(spec: str, ref: str) -> ResolvedModel:
+    try:
+        pulled = pull(ref)
+        encoder = build_encoder(pulled.card, pulled.folder / WEIGHTS_FILE)
+    except HubNotFoundError as error:
+        raise FileNotFoundError(f"model spec {spec!r}: {error}") from error
+    except (HubError, ValueError) as error:
+        raise ValueError(f"model spec {spec!r}: {error}") from error
+    return _resolved(spec, encoder, "hub", pulled.folder / WEIGHTS_FILE)
 
 
 def _embedding_encoder(spec: str, model: object) -> nn.Module:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import platform
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -110,6 +113,33 @@ def _raw_features(datamodule: Any, modality: str) -> Features:
     return split_features(datamodule, lambda batch: RAW(batch[modality]).numpy())
 
 
+def classical_id(dotted_path: str) -> str:
+    """Cache identity of a classical feature function: its path and its module's source, so
+    editing the features invalidates their cached values."""
+    module = sys.modules[import_object(dotted_path).__module__]
+    source = inspect.getsource(module)
+    return f"classical:{dotted_path}:{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+
+
+def classical_features(
+    dotted_path: str, datamodule: Any, dataset_id: str, cache: EmbeddingCache
+) -> Features:
+    """The classical features of every split, computed once per dataset and then cached (a
+    periodogram of every star of ASAS takes minutes)."""
+    model_id = classical_id(dotted_path)
+    cached: Features = {}
+    for split in SPLIT_NAMES:
+        entry = cache.get(model_id, dataset_id, split)
+        if entry is not None and entry[1] is not None:
+            cached[split] = (entry[0], entry[1])
+    if len(cached) == len(SPLIT_NAMES):
+        return cached
+    features: Features = import_object(dotted_path)(datamodule)
+    for name, (x, y) in features.items():
+        cache.put(model_id, dataset_id, name, np.asarray(x), np.asarray(y))
+    return features
+
+
 def _protocols(benchmark: Benchmark, features: Features) -> dict[str, Any]:
     train, val, test = features["train"], features["val"], features["test"]
     out: dict[str, Any] = {}
@@ -159,7 +189,7 @@ def run_benchmark(
     """Evaluate models on a benchmark and write ``results.json``, ``report.md`` and plots.
 
     Candidates are each model, the same architecture at random initialisation (for checkpoint
-    models, with ``random_baseline``), the raw inputs (``benchmark.raw_baseline``) and the
+    and hub models, with ``random_baseline``), the raw inputs (``benchmark.raw_baseline``) and the
     domain's classical features (``benchmark.classical_baseline``). Every candidate goes
     through the same protocols on the same splits; the test split is only ever scored.
 
@@ -171,7 +201,7 @@ def run_benchmark(
         cache: Embedding cache (default location when ``None``).
         device: Where to embed; CUDA when available by default.
         data_overrides: Datamodule init args to change (e.g. ``{"root": "/my/data"}``).
-        random_baseline: Add a random-init twin of each checkpoint model.
+        random_baseline: Add a random-init twin of each checkpoint or hub model.
 
     Returns:
         The content of ``results.json``.
@@ -188,7 +218,7 @@ def run_benchmark(
     for model in models:
         modality = modality or str(getattr(model.encoder, "modality", "image"))
         candidates[model.name] = _encoder_features(model, datamodule, dataset_id, cache, device)
-        if random_baseline and model.source == "checkpoint":
+        if random_baseline and model.source in ("checkpoint", "hub"):
             twin = reinitialized(model.encoder)
             twin_model = ResolvedModel(f"{model.name} (random init)", twin, "", "random")
             candidates[twin_model.name] = _encoder_features(
@@ -199,9 +229,11 @@ def run_benchmark(
         raw_modality = modality
         candidates["raw inputs"] = lambda: _raw_features(datamodule, raw_modality)
     if benchmark.classical_baseline:
-        classical = import_object(benchmark.classical_baseline)
-        label = f"classical: {benchmark.classical_baseline.rsplit('.', 1)[-1]}"
-        candidates[label] = lambda: classical(datamodule)
+        classical_path = benchmark.classical_baseline
+        label = f"classical: {classical_path.rsplit('.', 1)[-1]}"
+        candidates[label] = lambda: classical_features(
+            classical_path, datamodule, dataset_id, cache
+        )
         classical_label = label
 
     results: dict[str, Any] = {

@@ -4,8 +4,8 @@
 
 ``[log10 period, power, range 5-95 %, range 25-75 %, std, skew, n_obs, median, scale]``:
 
-* the best Lomb-Scargle period (astropy, errors as weights) and its normalised power, one
-  object at a time (objects with fewer than 3 observations get period 1 d and power 0);
+* the best Lomb-Scargle period (errors as weights) and its normalised power, one object at a
+  time (objects with fewer than 3 observations get period 1 d and power 0);
 * percentile ranges, standard deviation and skewness of the normalised values of the real
   observations, vectorised over the batch;
 * ``n_obs`` (observations before cropping) and the robust-normalisation scalars ``median``
@@ -13,19 +13,22 @@
 
 Cost: the frequency grid runs from ``1 / max_period`` to ``maximum_frequency`` with
 ``samples_per_peak`` points per peak width ``1 / baseline``, so its size grows with the time
-baseline of each light curve. For a short baseline it is milliseconds per object; for ASAS
-(about 3,000 d baselines, a ~300,000-frequency grid at the defaults) astropy's fast method takes
-about one second per object on one core. Lower ``samples_per_peak`` or ``maximum_frequency``
-(with :func:`functools.partial`) to trade period accuracy for time.
+baseline of each light curve: about 300,000 frequencies for ASAS's ~3,000 d baselines at the
+defaults. The periodogram is nifty-ls (Garrison et al. 2024: the Press-Rybicki method on the
+finufft non-uniform FFT, the same power as astropy's ``LombScargle``; tested against it), which
+is about ten times faster than astropy's ``method="fast"`` on such grids (about 0.1 s instead
+of 1 s per ASAS star on one core). The runner caches these features per dataset, so the cost
+is paid once. Lower ``samples_per_peak`` or ``maximum_frequency`` (with
+:func:`functools.partial`) to trade period accuracy for time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import nifty_ls
 import numpy as np
 import torch
-from astropy.timeseries import LombScargle
 
 from foundations.data.labelled import SplitFeatures, split_features
 
@@ -54,19 +57,24 @@ def best_period(
     max_period: float = 1000.0,
     samples_per_peak: int = 5,
 ) -> tuple[float, float]:
-    """Best Lomb-Scargle period (days) and its power; ``(1.0, 0.0)`` under 3 observations."""
+    """Best Lomb-Scargle period (days) and its power; ``(1.0, 0.0)`` under 3 observations.
+
+    The grid is astropy's ``autopower`` grid: ``samples_per_peak`` points per ``1 / baseline``
+    from ``1 / max_period`` to ``maximum_frequency``.
+    """
     if time.size < 3 or np.ptp(time) <= 0:
         return 1.0, 0.0
-    periodogram = LombScargle(time, value, np.maximum(error, MIN_ERROR))
-    frequency, power = periodogram.autopower(
-        minimum_frequency=1.0 / max_period,
-        maximum_frequency=maximum_frequency,
-        samples_per_peak=samples_per_peak,
-        method="fast",
-    )
-    power = np.nan_to_num(power, nan=0.0)
+    order = np.argsort(time, kind="stable")
+    time, value, error = time[order], value[order], error[order]
+    minimum = 1.0 / max_period
+    step = 1.0 / (samples_per_peak * float(np.ptp(time)))
+    count = max(int(np.ceil((maximum_frequency - minimum) / step)), 2)
+    weights = np.maximum(error, MIN_ERROR)
+    maximum = minimum + step * (count - 1)
+    result = nifty_ls.lombscargle(time, value, weights, fmin=minimum, fmax=maximum, Nf=count)
+    power = np.nan_to_num(result.power, nan=0.0)
     best = int(np.argmax(power))
-    return float(1.0 / frequency[best]), float(power[best])
+    return float(1.0 / result.freq()[best]), float(power[best])
 
 
 def amplitude_statistics(value: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

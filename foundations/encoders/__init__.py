@@ -2,7 +2,7 @@
 
 from foundations.encoders.encoder import Encoder, EncoderOutput
 from foundations.encoders.masking import random_keep_index
-from foundations.encoders.pooling import AttentionPool, masked_mean
+from foundations.encoders.pooling import AttentionPool, masked_max, masked_mean
 from foundations.encoders.tokens import TokenBatch, Tokenizer
 from foundations.encoders.trunk import TransformerTrunk
 
@@ -13,6 +13,7 @@ __all__ = [
     "TokenBatch",
     "Tokenizer",
     "TransformerTrunk",
+    "masked_max",
     "masked_mean",
     "random_keep_index",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from foundations.encoders.pooling import AttentionPool, PoolKind, masked_mean
+from foundations.encoders.pooling import AttentionPool, PoolKind, masked_max, masked_mean
 from foundations.encoders.tokens import TokenBatch
 from foundations.encoders.trunk import TransformerTrunk
 
@@ -39,10 +39,15 @@ class Encoder(nn.Module):
         depth: Transformer blocks.
         num_heads: Attention heads.
         mlp_ratio: MLP width relative to the token width.
-        pool: ``"cls"`` (a learned class token), ``"mean"`` over real tokens, or
-            ``"attention"`` (a learned query).
+        pool: ``"cls"`` (a learned class token), ``"mean"`` over real tokens, ``"max"``
+            (feature-wise over real tokens: for tasks decided by one local finding, such as a
+            small lesion in a volume, where a mean dilutes it), or ``"attention"`` (a learned
+            query).
         drop_path_rate: Stochastic depth.
         grad_checkpointing: Trade compute for memory in the trunk.
+        init_values: LayerScale initial value in the trunk's blocks (``None``: no LayerScale,
+            as before; imported DINOv2 checkpoints carry LayerScale weights).
+        norm_eps: Epsilon of the trunk's LayerNorms (1e-5; 1e-6 for imported timm/DINOv2 ViTs).
     """
 
     def __init__(
@@ -55,6 +60,8 @@ class Encoder(nn.Module):
         pool: PoolKind = "cls",
         drop_path_rate: float = 0.0,
         grad_checkpointing: bool = False,
+        init_values: float | None = None,
+        norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         embed_dim = int(getattr(tokenizer, "embed_dim", 0))
@@ -71,6 +78,8 @@ class Encoder(nn.Module):
             mlp_ratio=mlp_ratio,
             drop_path_rate=drop_path_rate,
             grad_checkpointing=grad_checkpointing,
+            init_values=init_values,
+            norm_eps=norm_eps,
         )
         self.cls_token: nn.Parameter | None = None
         self.attention_pool: AttentionPool | None = None
@@ -79,8 +88,8 @@ class Encoder(nn.Module):
             nn.init.trunc_normal_(self.cls_token, std=0.02)
         elif pool == "attention":
             self.attention_pool = AttentionPool(embed_dim, num_heads)
-        elif pool != "mean":
-            raise ValueError(f"pool must be 'cls', 'mean' or 'attention', got {pool!r}")
+        elif pool not in ("mean", "max"):
+            raise ValueError(f"pool must be 'cls', 'mean', 'max' or 'attention', got {pool!r}")
 
     @property
     def out_dim(self) -> int:
@@ -112,6 +121,8 @@ class Encoder(nn.Module):
             pooled = x[:, 0]
         elif self.attention_pool is not None:
             pooled = self.attention_pool(tokens, token_padding)
+        elif self.pool_kind == "max":
+            pooled = masked_max(tokens, token_padding)
         else:
             pooled = masked_mean(tokens, token_padding)
         return EncoderOutput(pooled=pooled, tokens=tokens, padding_mask=token_padding)

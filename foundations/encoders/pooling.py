@@ -7,7 +7,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-PoolKind = Literal["cls", "mean", "attention"]
+PoolKind = Literal["cls", "mean", "max", "attention"]
 
 
 def masked_mean(tokens: Tensor, padding_mask: Tensor | None) -> Tensor:
@@ -16,6 +16,15 @@ def masked_mean(tokens: Tensor, padding_mask: Tensor | None) -> Tensor:
         return tokens.mean(dim=1)
     weights = (~padding_mask).to(tokens.dtype).unsqueeze(-1)
     return (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+
+def masked_max(tokens: Tensor, padding_mask: Tensor | None) -> Tensor:
+    """Feature-wise max over real tokens of ``[B, N, D]``; ``padding_mask`` is ``True`` for
+    padding. Samples without any real token get zeros."""
+    if padding_mask is None:
+        return tokens.amax(dim=1)
+    filled = tokens.masked_fill(padding_mask.unsqueeze(-1), float("-inf")).amax(dim=1)
+    return torch.where(torch.isfinite(filled), filled, torch.zeros_like(filled))
 
 
 class AttentionPool(nn.Module):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
@@ -32,6 +34,8 @@ class TransformerTrunk(nn.Module):
         drop_path_rate: Maximum stochastic-depth rate, increased linearly over depth.
         init_values: LayerScale initial value (``None`` disables LayerScale).
         grad_checkpointing: Recompute block activations in backward to save memory.
+        norm_eps: Epsilon of every LayerNorm (PyTorch's 1e-5 by default; timm's and DINOv2's
+            ViTs use 1e-6, which imported checkpoints need to give the same outputs).
     """
 
     def __init__(
@@ -44,6 +48,7 @@ class TransformerTrunk(nn.Module):
         drop_path_rate: float = 0.0,
         init_values: float | None = None,
         grad_checkpointing: bool = False,
+        norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         if embed_dim % num_heads:
@@ -57,10 +62,11 @@ class TransformerTrunk(nn.Module):
                 qkv_bias=qkv_bias,
                 drop_path=rate,
                 init_values=init_values,
+                norm_layer=partial(nn.LayerNorm, eps=norm_eps),  # type: ignore[arg-type]
             )
             for rate in rates
         )
-        self.norm = nn.LayerNorm(embed_dim)
+        self.norm = nn.LayerNorm(embed_dim, eps=norm_eps)
         self.grad_checkpointing = grad_checkpointing
 
     def forward(self, x: Tensor, padding_mask: Tensor | None = None) -> Tensor:

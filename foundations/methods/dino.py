@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import torch
+from lightly.loss import KoLeoLoss
 from lightly.models.modules import DINOProjectionHead
 from lightly.models.utils import deactivate_requires_grad, update_momentum
 from lightly.utils.scheduler import cosine_schedule
@@ -39,6 +40,12 @@ class DINO(SSLMethod):
         momentum_start: Teacher EMA momentum at step 0, cosine to ``momentum_end``.
         momentum_end: Teacher EMA momentum at the last step.
         freeze_last_layer_epochs: Epochs during which the head's last layer is not updated.
+        head_batch_norm: Batch normalisation in the projection heads' MLP. Small encoders on
+            homogeneous images (radiographs) start with nearly identical outputs for every
+            sample and collapse within a few steps without it.
+        koleo_weight: Weight of the KoLeo regulariser (DINOv2, lightly's ``KoLeoLoss``) on the
+            student's global-view embeddings, which keeps them spread over the sphere; 0 turns
+            it off.
     """
 
     def __init__(
@@ -58,6 +65,8 @@ class DINO(SSLMethod):
         momentum_start: float = 0.996,
         momentum_end: float = 1.0,
         freeze_last_layer_epochs: int = 1,
+        head_batch_norm: bool = False,
+        koleo_weight: float = 0.0,
         lr: float = 5e-4,
         weight_decay: float = 0.04,
         warmup_ratio: float = 0.1,
@@ -74,11 +83,12 @@ class DINO(SSLMethod):
             hidden_dim,
             bottleneck_dim,
             output_dim,
+            batch_norm=head_batch_norm,
             freeze_last_layer=freeze_last_layer_epochs,
         )
         self.teacher = copy.deepcopy(encoder)
         self.teacher_head = DINOProjectionHead(
-            encoder.out_dim, hidden_dim, bottleneck_dim, output_dim
+            encoder.out_dim, hidden_dim, bottleneck_dim, output_dim, batch_norm=head_batch_norm
         )
         self.teacher_head.load_state_dict(self.head.state_dict())
         deactivate_requires_grad(self.teacher)
@@ -91,6 +101,10 @@ class DINO(SSLMethod):
             student_temp=student_temp,
             center_momentum=center_momentum,
         )
+        if koleo_weight < 0:
+            raise ValueError(f"koleo_weight must be >= 0, got {koleo_weight}")
+        self.koleo_weight = koleo_weight
+        self.koleo = KoLeoLoss()
         self.momentum_start = momentum_start
         self.momentum_end = momentum_end
 
@@ -100,9 +114,15 @@ class DINO(SSLMethod):
         local_views = [make_view(self.local_augment, inputs) for _ in range(self.num_local_views)]
         with torch.no_grad():
             teacher_out = [self.teacher_head(self.teacher(view)) for view in global_views]
-        student_out = [self.head(self.encoder(view)) for view in global_views + local_views]
+        embeddings = [self.encoder(view) for view in global_views + local_views]
+        student_out = [self.head(embedding) for embedding in embeddings]
         loss = self.criterion(teacher_out, student_out, epoch=self.current_epoch)
-        self.log_loss(stage, loss, batch_size_of(inputs))
+        extra: dict[str, Tensor] = {}
+        if self.koleo_weight > 0:
+            spread = (self.koleo(embeddings[0]) + self.koleo(embeddings[1])) / 2
+            loss = loss + self.koleo_weight * spread
+            extra["koleo"] = spread
+        self.log_loss(stage, loss, batch_size_of(inputs), **extra)
         return loss
 
     def on_after_backward(self) -> None:

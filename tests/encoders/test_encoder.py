@@ -6,7 +6,13 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from foundations.encoders import Encoder, TokenBatch, TransformerTrunk, random_keep_index
+from foundations.encoders import (
+    Encoder,
+    TokenBatch,
+    TransformerTrunk,
+    masked_max,
+    random_keep_index,
+)
 
 
 class SequenceTokenizer(nn.Module):
@@ -34,7 +40,7 @@ def make_encoder(pool: str) -> Encoder:
     return Encoder(SequenceTokenizer(), depth=2, num_heads=4, pool=pool).eval()  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("pool", ["cls", "mean", "attention"])
+@pytest.mark.parametrize("pool", ["cls", "mean", "max", "attention"])
 def test_padding_does_not_change_embedding(pool: str) -> None:
     encoder = make_encoder(pool)
     values = torch.randn(2, 6, 5)
@@ -49,7 +55,7 @@ def test_padding_does_not_change_embedding(pool: str) -> None:
     assert not torch.allclose(short, unmasked, atol=1e-3)  # the junk matters without the mask
 
 
-@pytest.mark.parametrize("pool", ["cls", "mean", "attention"])
+@pytest.mark.parametrize("pool", ["cls", "mean", "max", "attention"])
 def test_token_dropping_equals_encoding_the_kept_tokens(pool: str) -> None:
     encoder = make_encoder(pool)
     values = torch.randn(3, 12, 5)
@@ -109,3 +115,13 @@ def test_gradient_checkpointing_gives_same_gradients() -> None:
 def test_encoder_rejects_tokenizer_without_embed_dim() -> None:
     with pytest.raises(ValueError, match="embed_dim"):
         Encoder(nn.Linear(3, 3))
+
+
+def test_masked_max_ignores_padding_and_empty_samples() -> None:
+    tokens = torch.tensor(
+        [[[1.0, -5.0], [9.0, 9.0], [3.0, 2.0]], [[7.0, 7.0], [8.0, 8.0], [1.0, 1.0]]]
+    )
+    padding = torch.tensor([[False, True, False], [True, True, True]])
+    pooled = masked_max(tokens, padding)
+    assert torch.equal(pooled, torch.tensor([[3.0, 2.0], [0.0, 0.0]]))
+    assert torch.equal(masked_max(tokens, None), tokens.amax(dim=1))

@@ -61,8 +61,8 @@ def test_random_spec_is_the_recipe_at_its_seed(trained: tuple[FoundationsCLI, Pa
 
 
 def test_bad_specs_name_the_spec(tmp_path: Path) -> None:
-    with pytest.raises(NotImplementedError, match="the hub arrives with issue 7"):
-        resolve_model("hub:toy-simclr")
+    with pytest.raises(ValueError, match=r"model spec 'hub:\.\./x'.*invalid model name"):
+        resolve_model("hub:../x")
     with pytest.raises(FileNotFoundError, match=r"random:nowhere\.yaml"):
         resolve_model("random:nowhere.yaml")
     with pytest.raises(FileNotFoundError, match=r"missing\.ckpt"):
