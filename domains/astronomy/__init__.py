@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from domains.astronomy.benchmark_specs import ASTRO_SYNTHETIC
 from foundations.registry import DomainPlugin
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "astronomy"
@@ -37,11 +38,19 @@ ASAS = SHARED_DATA / "asas"
 plugin = DomainPlugin(
     name="astronomy",
     description="light curves: irregular, multi-band photometry with errors and real times",
-    datasets={"photometry_table": "domains.astronomy.datamodules.PhotometryTableDataModule"},
-    tokenizers={"observation": "domains.astronomy.tokenizer.ObservationTokenizer"},
+    datasets={
+        "photometry_table": "domains.astronomy.datamodules.PhotometryTableDataModule",
+        "variable_stars": "domains.astronomy.trimodal.VariableStarDataModule",
+    },
+    tokenizers={
+        "observation": "domains.astronomy.tokenizer.ObservationTokenizer",
+        "spectrum": "domains.astronomy.spectrum_tokenizer.SpectrumTokenizer",
+        "metadata": "domains.astronomy.metadata_tokenizer.MetadataTokenizer",
+    },
     transforms={"lightcurve_views": "domains.astronomy.augment.LightCurveViews"},
     recipes_dir=RECIPES,
     benchmarks={
+        "astro-synthetic": ASTRO_SYNTHETIC,
         "asas": {
             "description": "ASAS variable-star classes from V-band light curves",
             "datamodule": {
