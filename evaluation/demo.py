@@ -30,6 +30,7 @@ DEMO_RECIPES = {
     "toy": "simclr_toy.yaml",
     "remote_sensing": "simclr_synthetic.yaml",
     "medical": "mae_phantoms.yaml",
+    "astronomy": "clip_trimodal.yaml",
 }
 """The recipe each installed domain contributes to the demo (its embedded default)."""
 
@@ -83,8 +84,10 @@ def run_recipe(recipe: Path, output: Path, overrides: list[str]) -> dict[str, An
     candidates = {
         f"{method} pretrained": encoder,
         "same encoder, random init": random_init.embedding_encoder(),
-        "raw inputs": RawInputs(),
     }
+    first = next(iter(datamodule.split_dataloader("train")))
+    if RawInputs.accepts(first[modality]):
+        candidates["raw inputs"] = RawInputs()
     probes = {name: probe_encoder(enc, datamodule, modality) for name, enc in candidates.items()}
     return {
         "recipe": str(recipe),

@@ -29,19 +29,29 @@ class RawInputs(nn.Module):
         super().__init__()
         self.max_features = max_features
 
+    @staticmethod
+    def accepts(value: Any) -> bool:
+        """Whether ``value`` (one batch of a modality) is something this baseline flattens: a
+        tensor or a dict with ``values``. Light curves (observations at irregular times with
+        padding) are not: their flattened numbers mean nothing."""
+        return isinstance(value, Tensor) or (
+            isinstance(value, dict) and isinstance(value.get("values"), Tensor)
+        )
+
     def forward(self, value: Any) -> Tensor:
         """``[B, F]`` float features.
 
         Raises:
             TypeError: When the modality is neither a tensor nor a dict with ``values``.
         """
-        if isinstance(value, dict) and isinstance(value.get("values"), Tensor):
+        if not self.accepts(value):
+            raise TypeError("the raw baseline needs a tensor or a dict with 'values'")
+        if isinstance(value, dict):
             series = "dates" in value  # [B, T, C, H, W]: time steps are more channels, not depth
             value = value["values"] * value["valid"] if "valid" in value else value["values"]
             if series and value.ndim == 5:
                 value = value.flatten(1, 2)
-        if not isinstance(value, Tensor):
-            raise TypeError("the raw baseline needs a tensor or a dict with 'values'")
+        assert isinstance(value, Tensor)
         value = value.float()
         if value.ndim in (4, 5) and value[0].numel() > self.max_features:
             spatial = value.ndim - 2

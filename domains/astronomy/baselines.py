@@ -105,13 +105,19 @@ def light_curve_features(batch: dict[str, Any], **period_kwargs: Any) -> np.ndar
     value = photometry["value"].double().numpy()
     error = photometry["error"].double().numpy()
     rows = mask.numpy()
-    periods = np.array(
-        [
-            best_period(time[i][m], value[i][m], error[i][m], **period_kwargs)
-            for i, m in enumerate(rows)
-        ],
-        dtype=np.float64,
-    ).reshape(-1, 2)
+    if "period" in photometry and "power" in photometry and not period_kwargs:
+        # Found by the datamodule (``periods=True``) with the same search: reuse them.
+        periods = np.stack(
+            [photometry["period"].double().numpy(), photometry["power"].double().numpy()], 1
+        )
+    else:
+        periods = np.array(
+            [
+                best_period(time[i][m], value[i][m], error[i][m], **period_kwargs)
+                for i, m in enumerate(rows)
+            ],
+            dtype=np.float64,
+        ).reshape(-1, 2)
     scalars = [torch.as_tensor(batch[key]).double().numpy() for key in ("n_obs", "median", "scale")]
     columns = [
         np.log10(periods[:, 0])[:, None],

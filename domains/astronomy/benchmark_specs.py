@@ -12,7 +12,7 @@ ASTRO_SYNTHETIC: dict[str, Any] = {
     "datamodule": {
         "class_path": "domains.astronomy.trimodal.VariableStarDataModule",
         "init_args": {
-            "num_stars": 3300,
+            "num_samples": 3300,
             "missing_spectrum": 0.3,
             "missing_metadata": 0.1,
             "length": 128,

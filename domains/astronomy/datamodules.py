@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 
+from domains.astronomy.baselines import best_period
 from domains.astronomy.io import read_photometry_table
 from domains.astronomy.preprocess import tokenise_table
 from foundations.data import (
@@ -34,11 +36,22 @@ from foundations.io import atomic_save_npz, cache_root
 CACHE_VERSION = 1
 """Bumped whenever the cached arrays change meaning; part of the cache key."""
 
+PERIODS_VERSION = 1
+"""Bumped whenever the cached periods change meaning (grid, cropping)."""
+
 TOKEN_KEYS = ("time", "value", "error", "band", "mask")
 """The per-observation arrays that form ``sample["photometry"]``."""
 
 SCALAR_KEYS = ("t0", "median", "scale", "n_obs")
 """The per-object arrays returned as scalars next to ``sample["photometry"]``."""
+
+PERIOD_KEYS = ("period", "power")
+"""Per-object Lomb-Scargle period (days) and power, with ``periods=True``."""
+
+OBJECT_KEYS = ("period", "power", "median", "scale")
+"""Per-object scalars also put inside ``sample["photometry"]`` with ``periods=True``, so that a
+tokenizer reading only the photometry (``ObservationTokenizer(object_features=True)``) sees
+them."""
 
 
 @dataclass
@@ -69,9 +82,10 @@ class PhotometryDataset(Dataset[dict[str, Any]]):
         if len(rows) != len(labels):
             raise ValueError(f"{len(rows)} rows but {len(labels)} labels")
         self.ids = table.ids[rows]
+        self.object_keys = OBJECT_KEYS if "period" in table.arrays else ()
         self.tensors = {
             key: torch.from_numpy(np.ascontiguousarray(table.arrays[key][rows]))
-            for key in (*TOKEN_KEYS, *SCALAR_KEYS)
+            for key in (*TOKEN_KEYS, *SCALAR_KEYS, *(PERIOD_KEYS if self.object_keys else ()))
         }
         self.labels = torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
 
@@ -81,7 +95,9 @@ class PhotometryDataset(Dataset[dict[str, Any]]):
     def __getitem__(self, index: int) -> dict[str, Any]:
         """``{"photometry": {...}, "t0", "median", "scale", "n_obs", "object_id", "label"}``."""
         sample: dict[str, Any] = {
-            "photometry": {key: self.tensors[key][index] for key in TOKEN_KEYS}
+            "photometry": {
+                key: self.tensors[key][index] for key in (*TOKEN_KEYS, *self.object_keys)
+            }
         }
         for key in SCALAR_KEYS:
             sample[key] = self.tensors[key][index]
@@ -130,6 +146,11 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
         seed: Seed of the splits and of the training order.
         min_class_count: Drop classes with fewer objects than this.
         cache: Read and write the tokenised-array cache.
+        periods: Also find every object's best Lomb-Scargle period and power
+            (:func:`~domains.astronomy.baselines.best_period` on its cropped light curve,
+            cached next to the arrays: minutes for ASAS, once) and put them, with ``median``
+            and ``scale``, inside ``sample["photometry"]`` (:data:`OBJECT_KEYS`), for
+            period-aware tokenizers and phase folding.
 
     Raises:
         ValueError: On a non-positive ``batch_size`` or ``length``, negative ``num_workers``
@@ -154,6 +175,7 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
         seed: int = 0,
         min_class_count: int = 10,
         cache: bool = True,
+        periods: bool = False,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
         if length < 1:
@@ -175,6 +197,7 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
         self.test_fraction = test_fraction
         self.min_class_count = min_class_count
         self.use_cache = cache
+        self.periods = periods
         self._table: TokenisedTable | None = None
         self._rows: np.ndarray | None = None
         self._targets: np.ndarray | None = None
@@ -229,6 +252,35 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
             atomic_save_npz(path, False, ids=ids, band_names=band_names, **arrays)
         return TokenisedTable(ids, arrays, table.band_names)
 
+    def _add_periods(self, table: TokenisedTable) -> None:
+        """Put each object's Lomb-Scargle period and power into ``table.arrays``."""
+        path = self.cache_path().with_name(
+            self.cache_path().stem + f"-periods-v{PERIODS_VERSION}.npz"
+        )
+        if self.use_cache and path.is_file():
+            with np.load(path, allow_pickle=False) as data:
+                if len(data["period"]) == len(table.ids):
+                    table.arrays.update({key: data[key] for key in PERIOD_KEYS})
+                    return
+        arrays = table.arrays
+        found = np.ones((len(table.ids), 2), dtype=np.float64)
+        found[:, 1] = 0.0
+        for i in tqdm(
+            range(len(table.ids)), desc=f"periods of {self.photometry.name}", unit="star"
+        ):
+            real = arrays["mask"][i].astype(bool)
+            time, value, error = (
+                arrays[key][i][real].astype(np.float64) for key in ("time", "value", "error")
+            )
+            found[i] = best_period(time, value, error)
+        periods = {
+            "period": found[:, 0].astype(np.float32),
+            "power": found[:, 1].astype(np.float32),
+        }
+        if self.use_cache:
+            atomic_save_npz(path, False, **periods)
+        table.arrays.update(periods)
+
     def _read_labels(self, table: TokenisedTable) -> tuple[np.ndarray, np.ndarray]:
         """Rows of ``table`` to keep and their class names, in table order."""
         assert self.labels_path is not None
@@ -266,6 +318,8 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
         if self._table is not None:
             return
         table = self._read_table()
+        if self.periods:
+            self._add_periods(table)
         observed = table.arrays["n_obs"] > 0
         if self.labels_path is None:
             self._rows = np.flatnonzero(observed).astype(np.int64)

@@ -100,6 +100,14 @@ class ObservationTokenizer(nn.Module):
         hidden_dim: Width of the MLP hidden layer; defaults to ``embed_dim``.
         min_period_days: Shortest period of the time encoding, in days.
         max_period_days: Longest period of the time encoding, in days.
+        object_features: Also read the per-object ``period`` (days), ``power``, ``median``
+            and ``scale`` (``[B]``; ``PhotometryTableDataModule(periods=True)`` provides
+            them). Every token then also gets the phase of its time at that period (the
+            first ``harmonics`` harmonics; a phase-folded light curve, which a fixed bank of
+            time frequencies cannot express for an arbitrary period) and an embedding of
+            ``log10 period``, the power and ``log10 scale`` (the variability amplitude that
+            robust normalisation takes out of the values).
+        harmonics: Harmonics of the phase encoding.
 
     Attributes:
         embed_dim: Token width.
@@ -119,6 +127,8 @@ class ObservationTokenizer(nn.Module):
         hidden_dim: int | None = None,
         min_period_days: float = 0.01,
         max_period_days: float = 10_000.0,
+        object_features: bool = False,
+        harmonics: int = 3,
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or embed_dim % 2:
@@ -147,6 +157,37 @@ class ObservationTokenizer(nn.Module):
         )
         self.inverse_periods: Tensor
         self.register_buffer("inverse_periods", 1.0 / periods, persistent=False)
+        if harmonics < 1:
+            raise ValueError(f"harmonics must be >= 1, got {harmonics}")
+        self.object_features = object_features
+        self.harmonics = harmonics
+        self.phase_proj: nn.Linear | None = None
+        self.object_proj: nn.Linear | None = None
+        if object_features:
+            self.phase_proj = nn.Linear(2 * harmonics, embed_dim)
+            self.object_proj = nn.Linear(3, embed_dim)
+
+    def _object_terms(
+        self, inputs: Mapping[str, Tensor], time: Tensor, dtype: torch.dtype
+    ) -> Tensor:
+        """Phase encoding at each object's period plus its object embedding, ``[B, L, D]``."""
+        assert self.phase_proj is not None and self.object_proj is not None
+        missing = [key for key in ("period", "power", "scale") if key not in inputs]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}(object_features=True) needs per-object {missing} in the "
+                "photometry (PhotometryTableDataModule(periods=True) provides them)"
+            )
+        period = inputs["period"].to(torch.float64).clamp_min(1e-6)
+        cycles = torch.remainder(time.to(torch.float64) / period[:, None], 1.0)
+        orders = torch.arange(1, self.harmonics + 1, device=time.device, dtype=torch.float64)
+        angle = 2.0 * math.pi * cycles[..., None] * orders
+        phase = torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1).to(dtype)
+        scale = inputs["scale"].to(dtype).clamp_min(MIN_ERROR)
+        summary = torch.stack(
+            [torch.log10(period.to(dtype)), inputs["power"].to(dtype), torch.log10(scale)], dim=-1
+        )
+        return self.phase_proj(phase) + self.object_proj(summary)[:, None, :]
 
     def forward(self, inputs: Mapping[str, Tensor]) -> TokenBatch:
         """Tokenize a batch of light curves.
@@ -178,6 +219,8 @@ class ObservationTokenizer(nn.Module):
         features = torch.stack([value, error, torch.log(error.clamp(min=MIN_ERROR))], dim=-1)
         tokens = self.content(features) + self.band_embed(band)
         time = torch.where(mask, inputs["time"], torch.zeros_like(inputs["time"]))
+        if self.phase_proj is not None and self.object_proj is not None:
+            tokens = tokens + self._object_terms(inputs, time, dtype)
         pos = sinusoidal_time_encoding(time, self.inverse_periods, tokens.dtype)
         return TokenBatch(
             tokens=tokens,

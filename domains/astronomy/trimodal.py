@@ -130,7 +130,7 @@ class VariableStarDataModule(LabelledSplitsDataModule):
 
     Args:
         root: Folder of the layout above; ``None`` means the generated default.
-        num_stars: Stars of the generated default (ignored with ``root``).
+        num_samples: Stars of the generated default (ignored with ``root``).
         missing_spectrum: Probability that a generated star has no spectrum.
         missing_metadata: Probability that a generated star has no metadata.
         photometry: Photometry table inside ``root`` (CSV, compressed CSV or Parquet).
@@ -164,7 +164,7 @@ class VariableStarDataModule(LabelledSplitsDataModule):
     def __init__(
         self,
         root: str | None = None,
-        num_stars: int = 3300,
+        num_samples: int = 3300,
         missing_spectrum: float = 0.3,
         missing_metadata: float = 0.1,
         photometry: str = "photometry.csv",
@@ -200,9 +200,9 @@ class VariableStarDataModule(LabelledSplitsDataModule):
         self.root = (
             Path(root).expanduser()
             if root is not None
-            else default_root(num_stars, seed, missing_spectrum, missing_metadata)
+            else default_root(num_samples, seed, missing_spectrum, missing_metadata)
         )
-        self.num_stars = num_stars
+        self.num_samples = num_samples
         self.missing = (missing_spectrum, missing_metadata)
         self.files = {"photometry": photometry, "metadata": metadata, "labels": labels}
         self.spectra_dir = spectra_dir
@@ -231,7 +231,7 @@ class VariableStarDataModule(LabelledSplitsDataModule):
         """Generate the default folder unless it exists (atomically)."""
         if self.generated:
             spectrum, meta = self.missing
-            write_variable_star_folder(self.root, self.num_stars, self.seed, spectrum, meta)
+            write_variable_star_folder(self.root, self.num_samples, self.seed, spectrum, meta)
 
     @property
     def photometry_module(self) -> PhotometryTableDataModule:

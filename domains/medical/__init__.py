@@ -34,7 +34,7 @@ PNEUMONIAMNIST = SHARED_DATA / "pneumoniamnist" / "pneumoniamnist.npz"
 
 _PHANTOMS: dict[str, Any] = {
     "class_path": "domains.medical.datamodules.VolumeFolderDataModule",
-    "init_args": {"num_samples": 600, "size": 32, "batch_size": 32},
+    "init_args": {"num_samples": 2000, "size": 32, "batch_size": 32},
 }
 
 plugin = DomainPlugin(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from evaluation.raw import RawInputs
@@ -38,3 +39,11 @@ def test_time_series_pool_space_not_time() -> None:
     series["dates"] = torch.arange(12.0)
     features = RawInputs()(series)
     assert features.shape == (2, 72 * 7 * 7)
+
+
+def test_light_curves_are_not_raw_features() -> None:
+    photometry = {"time": torch.zeros(2, 5), "value": torch.zeros(2, 5)}
+    assert not RawInputs.accepts(photometry)
+    assert RawInputs.accepts(torch.zeros(2, 3)) and RawInputs.accepts({"values": torch.zeros(2, 3)})
+    with pytest.raises(TypeError, match="tensor or a dict with 'values'"):
+        RawInputs()(photometry)

@@ -87,12 +87,12 @@ def test_bad_metadata_file_is_named(folder: Path, tmp_path: Path) -> None:
 
 
 def test_generated_default_is_written_once_into_the_cache() -> None:
-    module = VariableStarDataModule(num_stars=22, batch_size=4, min_class_count=1)
+    module = VariableStarDataModule(num_samples=22, batch_size=4, min_class_count=1)
     assert module.root == default_root(22, 0, 0.3, 0.1)
     assert module.root.is_relative_to(os.environ["FOUNDATIONS_CACHE"])  # the test cache
     module.setup()
     assert (module.root / "dataset.json").is_file()
-    again = VariableStarDataModule(num_stars=22, batch_size=4, min_class_count=1)
+    again = VariableStarDataModule(num_samples=22, batch_size=4, min_class_count=1)
     again.setup()  # from the array caches
     assert again.full is not None and module.full is not None
     first, second = module.full[3], again.full[3]
