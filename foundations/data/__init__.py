@@ -1,4 +1,4 @@
-"""Data plumbing shared by every domain: samplers and loader settings."""
+"""Data plumbing shared by every domain: samplers, loader settings and streaming shards."""
 
 from foundations.data.labelled import SPLIT_NAMES, LabelledSplitsDataModule, split_features
 from foundations.data.partition import (
@@ -10,6 +10,7 @@ from foundations.data.partition import (
 )
 from foundations.data.samplers import EpochShuffleSampler
 from foundations.data.splits import LabelledSplits, Split
+from foundations.data.streaming import StreamingDataModule, write_shards
 
 __all__ = [
     "SPLIT_NAMES",
@@ -17,10 +18,12 @@ __all__ = [
     "LabelledSplits",
     "LabelledSplitsDataModule",
     "Split",
+    "StreamingDataModule",
     "check_fractions",
     "grouped_split",
     "random_split",
     "spatial_block_split",
     "split_features",
     "stratified_split",
+    "write_shards",
 ]

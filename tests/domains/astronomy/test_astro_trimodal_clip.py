@@ -70,7 +70,7 @@ def test_full_size_recipe_builds(tmp_path: Path) -> None:
     args = [
         "-c",
         str(RECIPES / "clip_trimodal_full.yaml"),
-        "--data.init_args.root",
+        "--data.init_args.path",  # shards (training from them: tests/data/test_streaming_*)
         str(tmp_path),
         "--trainer.accelerator",
         "cpu",

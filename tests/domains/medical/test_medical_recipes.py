@@ -85,7 +85,8 @@ CPU_OVERRIDES = [
 
 
 def test_full_size_ct_recipe_builds(tmp_path: Path) -> None:
-    args = ["-c", str(RECIPES / "mae_vitb_ct.yaml"), "--data.init_args.root", str(tmp_path)]
+    # It streams shards (training from them: tests/data/test_streaming_recipes.py).
+    args = ["-c", str(RECIPES / "mae_vitb_ct.yaml"), "--data.init_args.path", str(tmp_path)]
     cli = FoundationsCLI(args=[*args, *CPU_OVERRIDES], run=False)
     assert len(cli.model.encoder.trunk.blocks) == 12
     assert cli.model.encoder.embed_dim == 768

@@ -124,14 +124,12 @@ def test_landsat_recipe_runs_on_a_generated_scene(tmp_path: Path) -> None:
 
 
 def test_full_size_recipe_parses(tmp_path: Path) -> None:
-    names = write_scene(tmp_path / "scene", bands=12, size=20)
+    # It streams shards (training from them: tests/data/test_streaming_recipes.py).
     args = [
         "-c",
         str(RECIPES / "mae_vitb_scenes.yaml"),
-        "--data.init_args.scenes",
-        f"[{tmp_path / 'scene'}]",
-        "--data.init_args.band_files",
-        "[" + ", ".join(names) + "]",
+        "--data.init_args.path",
+        str(tmp_path / "shards"),
         "--trainer.accelerator",
         "cpu",
         "--trainer.devices",
