@@ -60,6 +60,9 @@ plugin = DomainPlugin(
                     "labels": str(ASAS / "labels.csv"),
                     "label_col": "class",
                     "length": 256,
+                    # Lomb-Scargle periods found once and cached: period-aware encoders read
+                    # them, and the classical baseline reuses them instead of searching again.
+                    "periods": True,
                 },
             },
             "split": "stratified random 60/20/20",
@@ -68,6 +71,10 @@ plugin = DomainPlugin(
             "classical_baseline": "domains.astronomy.baselines.periodogram_features",
             "classical_classifier": "gradient_boosting",
             "primary_metric": "macro_f1",
+            "protocols": ["linear", "knn", "label_efficiency", "similarity", "anomaly"],
+            # The rarest kept class, Alpha2 Canum Venaticorum (81 stars), as the "new kind of
+            # object" a survey would want flagged: kNN distance to the other classes.
+            "anomaly_classes": [0],
         },
     },
 )

@@ -40,7 +40,13 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from domains.astronomy.datamodules import SCALAR_KEYS, TOKEN_KEYS, PhotometryTableDataModule
+from domains.astronomy.datamodules import (
+    OBJECT_KEYS,
+    PERIOD_KEYS,
+    SCALAR_KEYS,
+    TOKEN_KEYS,
+    PhotometryTableDataModule,
+)
 from domains.astronomy.spectra import wavelength_grid
 from domains.astronomy.synthetic import GENERATOR_VERSION, write_variable_star_folder
 from domains.astronomy.trimodal_io import (
@@ -87,6 +93,7 @@ class TrimodalDataset(Dataset[dict[str, Any]]):
         self.ids = ids
         self.wavelength = wavelength
         self.index = np.asarray(index, np.int64)
+        self.object_keys = OBJECT_KEYS if "period" in tensors else ()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -96,7 +103,7 @@ class TrimodalDataset(Dataset[dict[str, Any]]):
         i = int(self.index[item])
         t = self.tensors
         sample: dict[str, Any] = {
-            "photometry": {key: t[key][i] for key in TOKEN_KEYS},
+            "photometry": {key: t[key][i] for key in (*TOKEN_KEYS, *self.object_keys)},
             "spectrum": {
                 "wavelength": self.wavelength,
                 "flux": t["spectrum_flux"][i],
@@ -156,6 +163,9 @@ class VariableStarDataModule(LabelledSplitsDataModule):
         seed: Seed of the generated default, the splits and the training order.
         min_class_count: Drop classes with fewer objects.
         cache: Read and write the array caches.
+        periods: Find every star's Lomb-Scargle period (as
+            :class:`~domains.astronomy.datamodules.PhotometryTableDataModule` does) and put it
+            with ``power``, ``median`` and ``scale`` inside ``sample["photometry"]``.
 
     Raises:
         ValueError: On invalid sizes or fractions.
@@ -190,6 +200,7 @@ class VariableStarDataModule(LabelledSplitsDataModule):
         seed: int = 0,
         min_class_count: int = 10,
         cache: bool = True,
+        periods: bool = False,
     ) -> None:
         super().__init__(batch_size, num_workers, seed)
         check_fractions(val_fraction, test_fraction)
@@ -222,6 +233,7 @@ class VariableStarDataModule(LabelledSplitsDataModule):
         self.test_fraction = test_fraction
         self.min_class_count = min_class_count
         self.use_cache = cache
+        self.periods = periods
         self._photometry: PhotometryTableDataModule | None = None
         self._metadata_columns: tuple[str, ...] = ()
 
@@ -256,6 +268,7 @@ class VariableStarDataModule(LabelledSplitsDataModule):
                 seed=self.seed,
                 min_class_count=self.min_class_count,
                 cache=self.use_cache,
+                periods=self.periods,
             )
         return self._photometry
 
@@ -382,7 +395,7 @@ class VariableStarDataModule(LabelledSplitsDataModule):
         observed = np.isfinite(metadata.values)
         tensors: dict[str, Tensor] = {
             key: torch.from_numpy(np.ascontiguousarray(table.arrays[key][rows]))
-            for key in (*TOKEN_KEYS, *SCALAR_KEYS)
+            for key in (*TOKEN_KEYS, *SCALAR_KEYS, *(PERIOD_KEYS if self.periods else ()))
         }
         tensors |= {
             "spectrum_flux": torch.from_numpy(spectra.flux),

@@ -98,3 +98,15 @@ def test_generated_default_is_written_once_into_the_cache() -> None:
     first, second = module.full[3], again.full[3]
     torch.testing.assert_close(first["spectrum"]["flux"], second["spectrum"]["flux"])
     assert first["object_id"] == second["object_id"]
+
+
+def test_periods_reach_the_photometry_of_every_sample() -> None:
+    module = VariableStarDataModule(num_samples=22, batch_size=4, min_class_count=1, periods=True)
+    module.setup()
+    assert module.full is not None
+    photometry = module.full[5]["photometry"]
+    assert {"period", "power", "median", "scale"} <= set(photometry)
+    assert float(photometry["period"]) > 0 and 0 <= float(photometry["power"]) <= 1
+    plain = VariableStarDataModule(num_samples=22, batch_size=4, min_class_count=1)
+    plain.setup()
+    assert plain.full is not None and "period" not in plain.full[5]["photometry"]
