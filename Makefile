@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow lint typecheck check clean
+.PHONY: demo test test-slow bench lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Peer benchmarks (lightly, torchgeo, MONAI, pandas): ratios to runs/bench/bench.md.
+bench: $(STAMP)
+	OMP_NUM_THREADS=2 $(BIN)/python benchmarks/run_all.py --output runs/bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check foundations domains evaluation tests benchmarks

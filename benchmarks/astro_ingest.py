@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,11 +53,13 @@ def baseline(path: Path, length: int) -> dict[str, np.ndarray]:
     return {k: np.stack(v).astype(np.float32 if k != "mask" else bool) for k, v in out.items()}
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run both pipelines, check they agree, print a markdown table and return the timings
+    (``sys.argv[1:]`` when ``argv`` is ``None``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", type=Path, default=DEFAULT_PATH)
     parser.add_argument("--length", type=int, default=256)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     start = time.perf_counter()
     fast = ours(args.path, args.length)
@@ -72,6 +76,13 @@ def main() -> None:
     print(f"| pandas read_csv + groupby loop | {t_base:.2f} |")
     print(f"| read_photometry_table + tokenise_table | {t_ours:.2f} |")
     print(f"| speed-up | {t_base / t_ours:.1f}x |")
+    return {
+        "objects": int(fast["mask"].shape[0]),
+        "ours_s": t_ours,
+        "pandas_s": t_base,
+        "speedup": t_base / t_ours,
+        "max_abs_diff": diff,
+    }
 
 
 if __name__ == "__main__":

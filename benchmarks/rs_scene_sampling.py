@@ -15,7 +15,9 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader
@@ -42,13 +44,16 @@ def time_loader(loader: DataLoader, key: str) -> tuple[float, int]:
     return time.perf_counter() - start, windows
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the comparison, print it as JSON and return it (``sys.argv[1:]`` when ``argv`` is
+    ``None``)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, default=4096, help="scene side in pixels")
     parser.add_argument("--windows", type=int, default=2048)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
 
     with tempfile.TemporaryDirectory() as folder:
@@ -77,7 +82,9 @@ def main() -> None:
         "torchgeo_windows_per_s": round(theirs_n / theirs_s, 1),
         "speedup": round((ours_n / ours_s) / (theirs_n / theirs_s), 2),
     }
+    torch.set_num_threads(threads)
     print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":

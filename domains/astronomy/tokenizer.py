@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from foundations.encoders.tokens import TokenBatch
+from foundations.host_sync import require
 
 KEYS = ("time", "value", "error", "band", "mask")
 """Keys of the light-curve contract that the tokenizer reads."""
@@ -211,11 +212,10 @@ class ObservationTokenizer(nn.Module):
         value = torch.where(mask, inputs["value"].to(dtype), 0.0)
         error = torch.where(mask, inputs["error"].to(dtype), 1.0)
         band = torch.where(mask, inputs["band"].long(), 0)
-        if bool(((band < 0) | (band >= self.num_bands)).any()):
-            raise ValueError(
-                f"band codes must lie in [0, {self.num_bands}) for real observations, got "
-                f"min {int(band.min())}, max {int(band.max())}; raise num_bands"
-            )
+        require(
+            (band >= 0) & (band < self.num_bands),
+            f"band codes must lie in [0, {self.num_bands}) for real observations; raise num_bands",
+        )
         features = torch.stack([value, error, torch.log(error.clamp(min=MIN_ERROR))], dim=-1)
         tokens = self.content(features) + self.band_embed(band)
         time = torch.where(mask, inputs["time"], torch.zeros_like(inputs["time"]))

@@ -27,6 +27,7 @@ from foundations.encoders.encoder import Encoder
 from foundations.encoders.patch2d import sincos_pos_embed_2d
 from foundations.encoders.pooling import AttentionPool
 from foundations.encoders.tokens import TokenBatch
+from foundations.host_sync import require
 
 MIN_WAVELENGTH_MM = 1.0
 """Shortest wavelength of the physical positional embedding: resolves sub-millimetre pitches."""
@@ -173,8 +174,10 @@ def _check_inputs(
         spacing = spacing.unsqueeze(0)
     if spacing.dim() != 2 or spacing.shape[-1] != n or spacing.shape[0] not in (1, shape[0]):
         raise ValueError(f"{expected}, got spacing {tuple(spacing.shape)}")
-    if not bool((spacing > 0).all()) or not bool(spacing.isfinite().all()):
-        raise ValueError(f"{owner}: spacing must be positive and finite millimetres")
+    require(
+        (spacing > 0) & spacing.isfinite(),
+        f"{owner}: spacing must be positive and finite millimetres",
+    )
     return values, spacing.float().expand(shape[0], n)
 
 

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from foundations.encoders.patch2d import sincos_pos_embed_2d
 from foundations.encoders.tokens import TokenBatch
+from foundations.host_sync import require
 
 DEFAULT_GROUPS: list[list[float]] = [[0.4, 0.7], [0.7, 1.0], [1.0, 3.0]]
 """Visible, red-edge + NIR, SWIR (micrometres, ``[low, high)``); anything else is "other"."""
@@ -234,8 +235,7 @@ class WavelengthPatchTokenizer(nn.Module):
                 f"wavelengths must be [{c}] or [{b}, {c}] for values {tuple(values.shape)}, "
                 f"got {tuple(wavelengths.shape)}"
             )
-        if not bool((wavelengths > 0).all()):
-            raise ValueError("wavelengths must be positive (micrometres)")
+        require(wavelengths > 0, "wavelengths must be positive (micrometres)")
         if wavelengths.shape[0] > 1 and bool((wavelengths == wavelengths[:1]).all()):
             wavelengths = wavelengths[:1]  # one sensor per batch: generate weights once
         dates = inputs.get("dates") if is_series else None

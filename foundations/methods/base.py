@@ -8,27 +8,54 @@ biases and learned tokens, exact-resume random-number state in its checkpoints, 
 from __future__ import annotations
 
 import inspect
-import random
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
 from torch import Tensor, nn
 
+from foundations.methods.rng import (
+    capture_rng_states,
+    gather_rng_states,
+    restore_rng_states,
+    seed_this_rank,
+)
 from foundations.schedules import warmup_cosine_scheduler
 
 _NO_DECAY_KEYWORDS = ("pos", "cls_token", "mask_token", "query", "logit_scale", "logit_bias")
 
 
-def parameter_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Split trainable parameters into decayed weights and undecayed norms/biases/tokens."""
+_WRAPPER_PREFIXES = ("_fsdp_wrapped_module.", "_checkpoint_wrapped_module.", "_orig_mod.")
+
+
+def unwrapped_name(name: str) -> str:
+    """A parameter's name without the prefixes FSDP, activation checkpointing and
+    ``torch.compile`` insert."""
+    for prefix in _WRAPPER_PREFIXES:
+        name = name.replace(prefix, "")
+    return name
+
+
+def parameter_groups(
+    module: nn.Module, weight_decay: float, ndims: Mapping[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """Split trainable parameters into decayed weights and undecayed norms/biases/tokens.
+
+    Args:
+        module: The module whose parameters are optimised.
+        weight_decay: Decay of the weight matrices.
+        ndims: Dimensions of each parameter before wrapping, by unwrapped name. FSDP hands the
+            optimiser flattened 1-D shards, which would all look like biases; with the shapes
+            recorded before wrapping, matrices are still decayed.
+    """
     decay, no_decay = [], []
     for name, param in module.named_parameters():
         if not param.requires_grad:
             continue
-        if param.ndim <= 1 or any(key in name for key in _NO_DECAY_KEYWORDS):
+        ndim = (ndims or {}).get(unwrapped_name(name), param.ndim)
+        if ndim <= 1 or any(key in name for key in _NO_DECAY_KEYWORDS):
             no_decay.append(param)
         else:
             decay.append(param)
@@ -128,11 +155,18 @@ class SSLMethod(L.LightningModule):
                 sync_dist=not on_step,
             )
 
+    def setup(self, stage: str) -> None:
+        # Runs before a strategy wraps the model (FSDP flattens parameters); see parameter_groups.
+        self._parameter_ndims = {name: p.ndim for name, p in self.named_parameters()}
+
     def configure_optimizers(self) -> Any:
         # The fused kernel (CPU and CUDA) is one launch instead of a loop over tensors: 4.5x
         # faster optimiser steps on CPU (benchmarks/rs_ssl_step.py --optimizer adamw-fused).
         optimizer = torch.optim.AdamW(
-            parameter_groups(self, self.weight_decay), lr=self.lr, betas=self.betas, fused=True
+            parameter_groups(self, self.weight_decay, getattr(self, "_parameter_ndims", None)),
+            lr=self.lr,
+            betas=self.betas,
+            fused=True,
         )
         scheduler = warmup_cosine_scheduler(
             optimizer,
@@ -151,29 +185,36 @@ class SSLMethod(L.LightningModule):
         return max(1, int(trainer.estimated_stepping_batches))
 
     # Lightning checkpoints do not hold random-number state; without it a resumed run draws
-    # different augmentations and masks than an uninterrupted one. Stored as tensors and
-    # plain Python values so the checkpoint still loads with torch.load(weights_only=True).
+    # different augmentations and masks than an uninterrupted one. See foundations.methods.rng:
+    # "rng_states" is this rank's (rank 0's in the file, as before), "rng_states_per_rank" has
+    # every rank's under multi-process training.
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        kind, keys, position, has_gauss, cached = np.random.get_state(legacy=True)
-        keys = np.asarray(keys)
-        checkpoint["rng_states"] = {
-            "torch": torch.get_rng_state(),
-            "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached),
-            "python": random.getstate(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        }
+        states = capture_rng_states()
+        checkpoint["rng_states"] = states
+        per_rank = gather_rng_states(states)
+        if per_rank is not None:
+            checkpoint["rng_states_per_rank"] = per_rank
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._resumed_rng_states = checkpoint.get("rng_states")
+        self._resumed_rng_per_rank = checkpoint.get("rng_states_per_rank")
 
     def on_train_start(self) -> None:
+        """Give each rank its own random stream (see :mod:`foundations.methods.rng`).
+
+        One process: a resumed run continues the checkpoint's stream (rank 0's, when the
+        checkpoint came from several processes); a fresh run keeps the seeded stream. Several
+        processes: each rank continues its own stream when the checkpoint has one per rank for
+        this world size; otherwise (fresh run, or a changed number of processes) each rank is
+        reseeded from ``(seed, rank, global_step)``.
+        """
         states = getattr(self, "_resumed_rng_states", None)
-        if states is None:
-            return
-        torch.set_rng_state(states["torch"])
-        kind, keys, position, has_gauss, cached = states["numpy"]
-        np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
-        random.setstate(states["python"])
-        if states["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(states["cuda"])
-        self._resumed_rng_states = None
+        per_rank = getattr(self, "_resumed_rng_per_rank", None)
+        self._resumed_rng_states = self._resumed_rng_per_rank = None
+        world_size, rank = self.trainer.world_size, self.trainer.global_rank
+        if per_rank is not None and len(per_rank) == world_size:
+            restore_rng_states(per_rank[rank])
+        elif world_size > 1:
+            seed_this_rank(rank, self.trainer.global_step)
+        elif states is not None:
+            restore_rng_states(states)
