@@ -9,11 +9,19 @@ import this package), and a user can write the same dict as YAML for their own l
       init_args: {root: /data/lesions, labels_csv: labels.csv}
     split: grouped by patient_id
     protocols: [linear, knn, label_efficiency]
+
+Zero-shot classification of image-text checkpoints adds the ``zeroshot`` protocol and prompts per
+class, in class-index order::
+
+    protocols: [linear, knn, zeroshot]
+    zero_shot_prompts:
+      benign: [a benign lesion, no suspicious features]
+      malignant: [a malignant tumour, a suspicious mass]
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +31,14 @@ import yaml
 from foundations.registry import domains
 
 Protocol = Literal[
-    "linear", "knn", "label_efficiency", "finetune", "similarity", "anomaly", "retrieval"
+    "linear",
+    "knn",
+    "label_efficiency",
+    "finetune",
+    "similarity",
+    "anomaly",
+    "retrieval",
+    "zeroshot",
 ]
 PROTOCOLS: tuple[Protocol, ...] = (
     "linear",
@@ -33,6 +48,7 @@ PROTOCOLS: tuple[Protocol, ...] = (
     "similarity",
     "anomaly",
     "retrieval",
+    "zeroshot",
 )
 FROZEN_PROTOCOLS: tuple[Protocol, ...] = ("linear", "knn", "label_efficiency")
 
@@ -55,8 +71,11 @@ class Benchmark:
             embeddings (the default), and ``finetune`` (slow: trains each model end to end,
             and the same architecture from scratch with the same label budget),
             ``similarity`` (precision@10 of test queries searched among training embeddings,
-            by class), ``anomaly`` (needs ``anomaly_classes``) and ``retrieval`` (multimodal
-            checkpoints: recall@k between every pair of modalities on the test split).
+            by class), ``anomaly`` (needs ``anomaly_classes``), ``retrieval`` (multimodal
+            checkpoints: recall@k between every pair of modalities on the test split) and
+            ``zeroshot`` (needs ``zero_shot_prompts``; image-text alignment checkpoints:
+            classification of the test split by similarity to the class prompts, without
+            labels; other models are skipped).
         label_fractions: Fractions of training labels for the label-efficiency protocol.
         seeds: Seeds for the label subsets.
         raw_baseline: Also probe the flattened raw inputs (tensor modalities only).
@@ -71,6 +90,9 @@ class Benchmark:
         anomaly_classes: Classes treated as anomalies by the ``anomaly`` protocol: a kNN
             detector is fitted on the training embeddings of the other classes and scored by
             AUROC on the whole test split.
+        zero_shot_prompts: Text prompts per class name for the ``zeroshot`` protocol, in
+            class-index order (checked against the datamodule's ``class_names`` at run time);
+            each class's embedding is the mean over its prompts.
     """
 
     name: str
@@ -88,6 +110,7 @@ class Benchmark:
     finetune_fractions: tuple[float, ...] = (0.1, 1.0)
     finetune_epochs: int = 10
     anomaly_classes: tuple[int, ...] = ()
+    zero_shot_prompts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -118,6 +141,13 @@ class Benchmark:
             raise ValueError(f"benchmark {label!r}: unknown protocols {bad}; known: {PROTOCOLS}")
         if "anomaly" in data.get("protocols", ()) and not data.get("anomaly_classes"):
             raise ValueError(f"benchmark {label!r}: the anomaly protocol needs anomaly_classes")
+        if "zero_shot_prompts" in data:
+            data["zero_shot_prompts"] = _prompts(label, data["zero_shot_prompts"])
+        if "zeroshot" in data.get("protocols", ()) and not data.get("zero_shot_prompts"):
+            raise ValueError(
+                f"benchmark {label!r}: the zeroshot protocol needs zero_shot_prompts "
+                "(class name -> list of prompts, in class-index order)"
+            )
         if data.get("task") == "multilabel":
             extra = [p for p in data.get("protocols", FROZEN_PROTOCOLS) if p != "linear"]
             if extra:
@@ -144,6 +174,34 @@ class Benchmark:
             return cls.from_dict(data)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: {error}") from error
+
+
+def _prompts(label: str, value: Any) -> dict[str, tuple[str, ...]]:
+    """Validated ``zero_shot_prompts``: at least two classes, each with a list of strings."""
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"benchmark {label!r}: zero_shot_prompts must map class names to lists of prompts, "
+            f"got {type(value).__name__}"
+        )
+    prompts: dict[str, tuple[str, ...]] = {}
+    for name, texts in value.items():
+        if (
+            isinstance(texts, str)
+            or not isinstance(texts, Sequence)
+            or not texts
+            or not all(isinstance(text, str) and text.strip() for text in texts)
+        ):
+            raise ValueError(
+                f"benchmark {label!r}: zero_shot_prompts[{name!r}] must be a non-empty list of "
+                f"non-empty strings, got {texts!r}"
+            )
+        prompts[str(name)] = tuple(texts)
+    if value and len(prompts) < 2:
+        raise ValueError(
+            f"benchmark {label!r}: zero_shot_prompts needs at least two classes, "
+            f"got {list(prompts)}"
+        )
+    return prompts
 
 
 def registered_benchmarks() -> dict[str, Benchmark]:

@@ -70,6 +70,7 @@ def render_report(results: Mapping[str, Any]) -> str:
                     f"{_cell(row['g2q_recall@1'])} | {row['q2g_median_rank']:.0f} |"
                 )
         lines.append("")
+    lines += _zero_shot_section(results)
     metric = benchmark["primary_metric"]
     efficiency = {
         n: p["label_efficiency"]["summary"]
@@ -111,15 +112,48 @@ def render_report(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _zero_shot_section(results: Mapping[str, Any]) -> list[str]:
+    zeroshot = {n: p["zeroshot"] for n, p in results["candidates"].items() if "zeroshot" in p}
+    skipped = results.get("zeroshot_skipped", {})
+    if not zeroshot and not skipped:
+        return []
+    lines = ["## Zero-shot (text prompts)", ""]
+    if zeroshot:
+        metrics = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+        lines += [
+            "Test split classified by cosine similarity to each class's prompt embeddings (no "
+            "labels used); chance balanced accuracy is 1 / classes.",
+            "",
+            "| model | encoders | samples | chance | " + " | ".join(metrics) + " |",
+            "|---" * (len(metrics) + 4) + "|",
+        ]
+        for name, row in zeroshot.items():
+            cells = " | ".join(_cell(row.get(m)) for m in metrics)
+            lines.append(
+                f"| {name} | {row['image_encoder']} ↔ {row['text_encoder']} | "
+                f"{row['num_samples']} | {_cell(1 / row['num_classes'])} | {cells} |"
+            )
+        lines.append("")
+    for name, reason in skipped.items():
+        lines.append(f"- skipped {name}: {reason}")
+    if skipped:
+        lines.append("")
+    return lines
+
+
 def render_table(results: Mapping[str, Any]) -> str:
     """The short table printed to the terminal."""
     metric = results["benchmark"]["primary_metric"]
-    header = f"{'model':<40} {'linear':>8} {'kNN':>8}"
+    zeroshot = any("zeroshot" in p for p in results["candidates"].values())
+    header = f"{'model':<40} {'linear':>8} {'kNN':>8}" + (f" {'0-shot':>8}" if zeroshot else "")
     lines = [header, "-" * len(header)]
     for name, protocols in results["candidates"].items():
-        if "linear" not in protocols and "knn" not in protocols:
+        if not {"linear", "knn", "zeroshot"} & set(protocols):
             continue
         linear = protocols.get("linear", {}).get(metric)
         knn = protocols.get("knn", {}).get(metric)
-        lines.append(f"{name[:40]:<40} {_cell(linear):>8} {_cell(knn):>8}")
+        line = f"{name[:40]:<40} {_cell(linear):>8} {_cell(knn):>8}"
+        if zeroshot:
+            line += f" {_cell(protocols.get('zeroshot', {}).get(metric)):>8}"
+        lines.append(line)
     return "\n".join(lines)

@@ -37,6 +37,7 @@ from evaluation.protocols.finetune import finetune, reinitialized, supervised_fr
 from evaluation.protocols.label_efficiency import label_efficiency, subsample_labels, summarise
 from evaluation.protocols.paired import paired_embeddings, pairwise_retrieval
 from evaluation.protocols.similarity import precision_at_k, similarity_search
+from evaluation.protocols.zeroshot import check_class_names, zero_shot_encoders, zero_shot_protocol
 from evaluation.raw import RawInputs
 from evaluation.report import render_report
 from foundations import __version__
@@ -209,6 +210,8 @@ def run_benchmark(
     output.mkdir(parents=True, exist_ok=True)
     cache = cache or EmbeddingCache()
     datamodule = build_datamodule(benchmark, data_overrides)
+    if "zeroshot" in benchmark.protocols:
+        _check_prompts(benchmark, datamodule)
     dataset_id = fingerprint_config(
         {"datamodule": dict(benchmark.datamodule), "overrides": dict(data_overrides or {})}
     )
@@ -266,6 +269,16 @@ def run_benchmark(
             retrieval = _retrieval(model, datamodule)
             if retrieval is not None:
                 results["candidates"][model.name]["retrieval"] = retrieval
+    if "zeroshot" in benchmark.protocols:
+        skipped: dict[str, str] = {}
+        for model in models:
+            zeroshot = _zero_shot(benchmark, model, datamodule, device)
+            if isinstance(zeroshot, str):
+                skipped[model.name] = zeroshot
+            else:
+                results["candidates"][model.name]["zeroshot"] = zeroshot
+        if skipped:
+            results["zeroshot_skipped"] = skipped
     results["figures"] = _figures(benchmark, datamodule, features_of, results, output)
     (output / "results.json").write_text(json.dumps(results, indent=2, default=_json_default))
     (output / "report.md").write_text(render_report(results))
@@ -281,6 +294,42 @@ def _retrieval(model: ResolvedModel, datamodule: Any) -> dict[str, Any] | None:
         return None
     embeddings, present = paired_embeddings(method, datamodule.split_dataloader("test"))
     return pairwise_retrieval(embeddings, present)
+
+
+def _check_prompts(benchmark: Benchmark, datamodule: Any) -> None:
+    """Fail before any embedding when the prompts do not name the data's classes in order.
+
+    Raises:
+        ValueError: Naming the benchmark, the prompt keys and the class names.
+    """
+    class_names = list(getattr(datamodule, "class_names", ()) or [])
+    if not class_names:
+        return  # unnamed classes: the prompts' order is the label order
+    try:
+        check_class_names(benchmark.zero_shot_prompts, class_names)
+    except ValueError as error:
+        raise ValueError(f"benchmark {benchmark.name!r}: {error}") from error
+
+
+def _zero_shot(
+    benchmark: Benchmark, model: ResolvedModel, datamodule: Any, device: str | None
+) -> dict[str, Any] | str:
+    """Zero-shot metrics on test of an image-text checkpoint, else why it was skipped."""
+    if model.source != "checkpoint" or model.path is None:
+        return f"a {model.source} model, not an image-text alignment checkpoint"
+    method = load_method(model.path)
+    if not isinstance(method, MultiModalAlignment):
+        return f"{type(method).__name__}, not an image-text alignment (MultiModalAlignment)"
+    names = zero_shot_encoders(method)
+    if names is None:
+        return f"no text encoder among {method.modalities()}"
+    return zero_shot_protocol(
+        method,
+        *names,
+        datamodule.split_dataloader("test"),
+        benchmark.zero_shot_prompts,
+        device=device,
+    )
 
 
 def _boosting(benchmark: Benchmark, features: Features) -> dict[str, Any]:

@@ -37,6 +37,37 @@ _PHANTOMS: dict[str, Any] = {
     "init_args": {"num_samples": 2000, "size": 32, "batch_size": 32},
 }
 
+PHANTOM_PROMPTS: dict[str, list[str]] = {
+    "none": [
+        "No focal lesion in the liver or kidneys.",
+        "Liver and kidneys are unremarkable.",
+        "No focal hepatic or renal abnormality identified.",
+        "Unremarkable solid organs; no focal lesion.",
+        "Homogeneous liver parenchyma. Kidneys normal in size without focal lesion.",
+    ],
+    "cyst": [
+        "Well-circumscribed fluid-attenuation lesion in the liver, consistent with a simple cyst.",
+        "Simple cyst in the right hepatic lobe.",
+        "Sharply marginated hypodense lesion of water density in the kidney, likely a cyst.",
+        "Cyst of the liver without enhancing component.",
+    ],
+    "solid": [
+        "Lobulated soft-tissue lesion in the liver; further characterisation recommended.",
+        "Solid mass with irregular margins in the right hepatic lobe.",
+        "Ill-defined solid nodule in the kidney, indeterminate.",
+        "Heterogeneous soft-tissue density lesion in the liver, suspicious.",
+    ],
+    "calcified": [
+        "Lesion with peripheral rim calcification in the liver.",
+        "Rim-calcified cystic lesion in the kidney.",
+        "Dense calcified focus in the right hepatic lobe, likely a granuloma.",
+        "Punctate calcification in the liver.",
+        "Calcified nodule in the kidney, benign appearance.",
+    ],
+}
+"""Zero-shot prompts per lesion class (class-index order of ``phantoms.LESION_CLASSES``), worded
+like the generated reports' findings (``phantoms._reports``) without sizes."""
+
 plugin = DomainPlugin(
     name="medical",
     description="CT/MRI volumes and radiographs: spacing, orientation, HU windows, reports",
@@ -63,6 +94,16 @@ plugin = DomainPlugin(
             "split": "grouped by patient, 60/20/20",
             "classical_baseline": "domains.medical.baselines.volume_intensity_features",
             "classical_classifier": "gradient_boosting",
+            "primary_metric": "balanced_accuracy",
+        },
+        "med-phantoms-zeroshot": {
+            "description": "lesion type in synthetic CT phantoms, zero-shot from report-style "
+            "prompts (image-report checkpoints) next to linear and kNN probes",
+            "datamodule": _PHANTOMS,
+            "split": "grouped by patient, 60/20/20",
+            "protocols": ["linear", "knn", "zeroshot"],
+            "zero_shot_prompts": PHANTOM_PROMPTS,
+            "raw_baseline": False,
             "primary_metric": "balanced_accuracy",
         },
         "pneumoniamnist": {

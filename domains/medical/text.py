@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -215,6 +215,9 @@ class TextEncoder(nn.Module):
         ValueError: Naming the source, when it is not a loadable transformers checkpoint, or on
             a bad ``pool``, ``max_length`` or ``freeze_layers``.
     """
+
+    reads_text: ClassVar[bool] = True
+    """Marks a text encoder (its input is a list of strings), e.g. for zero-shot prompts."""
 
     def __init__(
         self,
