@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from benchmark_scripts import load_benchmark
 
 pytest.importorskip("lightly.models.modules")
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lightly_mae_step.py"
-
-
-def _load_script() -> ModuleType:
-    name = "lightly_mae_step_benchmark"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 TINY = [
@@ -34,7 +16,7 @@ TINY = [
 
 
 def test_benchmark_reports_a_ratio_at_equal_model(capsys: pytest.CaptureFixture[str]) -> None:
-    benchmark = _load_script()
+    benchmark = load_benchmark("lightly_mae_step.py")
     summary = benchmark.main(TINY)
     rows = {row["candidate"]: row for row in summary["rows"]}
     assert set(rows) == {"ours", "lightly"}
@@ -46,7 +28,7 @@ def test_benchmark_reports_a_ratio_at_equal_model(capsys: pytest.CaptureFixture[
 
 
 def test_both_sides_reconstruct_the_same_number_of_values() -> None:
-    benchmark = _load_script()
+    benchmark = load_benchmark("lightly_mae_step.py")
     args = benchmark.parse_args(TINY)
     images = __import__("torch").rand(2, 3, 32, 32)
     for model in (benchmark.OursMAE(args), benchmark.LightlyMAE(args)):

@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from benchmark_scripts import load_benchmark
 
 pytest.importorskip("monai")
 pytest.importorskip("nibabel")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "med_pipeline.py"
-
-
-def _load_script() -> ModuleType:
-    name = "med_pipeline_benchmark"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_benchmark_reports_every_candidate(capsys: pytest.CaptureFixture[str]) -> None:
-    benchmark = _load_script()
+    benchmark = load_benchmark("med_pipeline.py")
     summary = benchmark.main(
         ["--volumes", "6", "--size", "16", "--batch-size", "2", "--epochs", "1", "--warmup", "0",
          "--check", "1"]

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from benchmark_scripts import load_benchmark
 
 pytest.importorskip("torchgeo.trainers", exc_type=ImportError)
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "rs_ssl_step.py"
-
-
-def _load_script() -> ModuleType:
-    # The benchmark registers a timm entry point in its own module, so the module must be in
-    # sys.modules under the name it runs with.
-    name = "rs_ssl_step_benchmark"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_benchmark_reports_a_ratio_for_both_methods(capsys: pytest.CaptureFixture[str]) -> None:
-    benchmark = _load_script()
+    benchmark = load_benchmark("rs_ssl_step.py")
     summary = benchmark.main(
         [
             "--batch-size", "4",

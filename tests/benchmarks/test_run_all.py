@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from benchmark_scripts import load_benchmark
 
 pytest.importorskip("lightly.models.modules")
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run_all.py"
-
-
-def _load_script() -> ModuleType:
-    name = "run_all_benchmark"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_quick_run_writes_a_table_with_ratio_and_command(tmp_path: Path) -> None:
-    run_all = _load_script()
+    run_all = load_benchmark("run_all.py")
     text = run_all.main(["--only", "lightly_mae", "--quick", "--output", str(tmp_path)])
     assert (tmp_path / "bench.md").read_text() == text
     assert (tmp_path / "lightly_mae.txt").read_text()
@@ -36,7 +20,7 @@ def test_quick_run_writes_a_table_with_ratio_and_command(tmp_path: Path) -> None
 
 
 def test_every_benchmark_has_a_script_or_is_reported_skipped(tmp_path: Path) -> None:
-    run_all = _load_script()
+    run_all = load_benchmark("run_all.py")
     for bench in run_all.BENCHMARKS:
         # Every script but the optional streaming one ships with the repository.
         assert bench.name == "streaming_scaling" or (run_all.HERE / bench.script).is_file()
