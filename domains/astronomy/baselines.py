@@ -29,6 +29,7 @@ from typing import Any
 import nifty_ls
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from foundations.data.labelled import SplitFeatures, split_features
 
@@ -77,6 +78,40 @@ def best_period(
     return float(1.0 / result.freq()[best]), float(power[best])
 
 
+def best_periods(
+    time: np.ndarray,
+    value: np.ndarray,
+    error: np.ndarray,
+    mask: np.ndarray,
+    progress: str | None = None,
+    **period_kwargs: Any,
+) -> np.ndarray:
+    """:func:`best_period` of every row of padded ``[N, L]`` arrays, float64 ``[N, 2]``.
+
+    Args:
+        time: ``[N, L]`` days.
+        value: ``[N, L]``.
+        error: ``[N, L]``.
+        mask: ``[N, L]`` bool, True for real observations.
+        progress: Show a progress bar with this description (``None``: none).
+        **period_kwargs: Passed to :func:`best_period`.
+
+    Returns:
+        ``(period, power)`` of each row.
+    """
+    found = np.empty((len(mask), 2), dtype=np.float64)
+    rows = tqdm(range(len(mask)), desc=progress, unit="star", disable=progress is None)
+    for i in rows:
+        real = mask[i].astype(bool)
+        found[i] = best_period(
+            time[i][real].astype(np.float64),
+            value[i][real].astype(np.float64),
+            error[i][real].astype(np.float64),
+            **period_kwargs,
+        )
+    return found
+
+
 def amplitude_statistics(value: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Range 5-95 %, range 25-75 %, std and skew of the real values, ``[B, 4]`` (0 if empty)."""
     values = value.double().masked_fill(~mask, float("nan"))
@@ -101,23 +136,14 @@ def light_curve_features(batch: dict[str, Any], **period_kwargs: Any) -> np.ndar
     """
     photometry = batch["photometry"]
     mask = photometry["mask"].bool()
-    time = photometry["time"].double().numpy()
-    value = photometry["value"].double().numpy()
-    error = photometry["error"].double().numpy()
-    rows = mask.numpy()
     if "period" in photometry and "power" in photometry and not period_kwargs:
         # Found by the datamodule (``periods=True``) with the same search: reuse them.
         periods = np.stack(
             [photometry["period"].double().numpy(), photometry["power"].double().numpy()], 1
         )
     else:
-        periods = np.array(
-            [
-                best_period(time[i][m], value[i][m], error[i][m], **period_kwargs)
-                for i, m in enumerate(rows)
-            ],
-            dtype=np.float64,
-        ).reshape(-1, 2)
+        time, value, error = (photometry[k].double().numpy() for k in ("time", "value", "error"))
+        periods = best_periods(time, value, error, mask.numpy(), **period_kwargs)
     scalars = [torch.as_tensor(batch[key]).double().numpy() for key in ("n_obs", "median", "scale")]
     columns = [
         np.log10(periods[:, 0])[:, None],

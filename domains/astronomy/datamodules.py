@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
-from domains.astronomy.baselines import best_period
+from domains.astronomy.baselines import best_periods
 from domains.astronomy.io import read_photometry_table
 from domains.astronomy.preprocess import tokenise_table
 from foundations.data import (
@@ -254,25 +253,21 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
 
     def _add_periods(self, table: TokenisedTable) -> None:
         """Put each object's Lomb-Scargle period and power into ``table.arrays``."""
-        path = self.cache_path().with_name(
-            self.cache_path().stem + f"-periods-v{PERIODS_VERSION}.npz"
-        )
+        arrays_path = self.cache_path()
+        path = arrays_path.with_name(f"{arrays_path.stem}-periods-v{PERIODS_VERSION}.npz")
         if self.use_cache and path.is_file():
             with np.load(path, allow_pickle=False) as data:
                 if len(data["period"]) == len(table.ids):
                     table.arrays.update({key: data[key] for key in PERIOD_KEYS})
                     return
         arrays = table.arrays
-        found = np.ones((len(table.ids), 2), dtype=np.float64)
-        found[:, 1] = 0.0
-        for i in tqdm(
-            range(len(table.ids)), desc=f"periods of {self.photometry.name}", unit="star"
-        ):
-            real = arrays["mask"][i].astype(bool)
-            time, value, error = (
-                arrays[key][i][real].astype(np.float64) for key in ("time", "value", "error")
-            )
-            found[i] = best_period(time, value, error)
+        found = best_periods(
+            arrays["time"],
+            arrays["value"],
+            arrays["error"],
+            arrays["mask"],
+            progress=f"periods of {self.photometry.name}",
+        )
         periods = {
             "period": found[:, 0].astype(np.float32),
             "power": found[:, 1].astype(np.float32),
