@@ -7,7 +7,12 @@ Candidates, for each method (``--methods simclr,moco``):
   :class:`~domains.remote_sensing.tokenizer.WavelengthPatchTokenizer` (class-token pooling),
   views drawn by :class:`~domains.remote_sensing.augment.SpectralViews`;
 - torchgeo: ``torchgeo.trainers.SimCLRTask`` / ``MoCoTask`` (v3) with a timm ViT backbone,
-  views drawn by its own kornia pipeline (``simclr_augmentations`` / ``moco_augmentations``).
+  views drawn by its own kornia pipeline (``simclr_augmentations`` / ``moco_augmentations``);
+- ours with fixed bands (``ours-fixed``, identity views only): the same method and trunk with
+  :class:`~foundations.encoders.patch2d.PatchTokenizer2d` (timm's ``PatchEmbed``, a fixed channel
+  count) instead of the wavelength tokenizer. This is the strictly equal model: its ratio
+  measures the training machinery (method, heads, loss, trunk), and the gap between ``ours``
+  and ``ours-fixed`` is what reading any band set costs.
 
 Equal model. torchgeo builds its backbone with ``timm.create_model(model, in_chans=...,
 num_classes=0)`` and passes no image or patch size, so a named timm ViT always expects 224 px
@@ -99,6 +104,7 @@ from domains.remote_sensing.augment import SpectralViews
 from domains.remote_sensing.sensors import get_sensor, hyperspectral
 from domains.remote_sensing.tokenizer import WavelengthPatchTokenizer
 from foundations.encoders import Encoder
+from foundations.encoders.patch2d import PatchTokenizer2d
 from foundations.methods import MoCoV3, SimCLR
 from foundations.methods.base import SSLMethod, parameter_groups
 
@@ -111,7 +117,7 @@ class Candidate:
 
     Attributes:
         method: ``"simclr"`` or ``"moco"``.
-        side: ``"ours"`` or ``"torchgeo"``.
+        side: ``"ours"``, ``"ours-fixed"`` (fixed-band patch tokenizer) or ``"torchgeo"``.
         augmented: Whether the module draws its own views (``False``: identity views).
         module: The LightningModule whose ``training_step`` is timed.
         optimizer: Its optimiser.
@@ -215,14 +221,21 @@ def register_sized_timm_model(args: argparse.Namespace) -> str:
     return name
 
 
-def build_ours(method: str, args: argparse.Namespace, augmented: bool) -> L.LightningModule:
-    """Our SimCLR or MoCo v3 with the wavelength tokenizer at the benchmark's size."""
-    tokenizer = WavelengthPatchTokenizer(
-        image_size=args.image_size,
-        patch_size=args.patch_size,
-        embed_dim=args.embed_dim,
-        num_bands=args.bands,
-    )
+def build_ours(
+    method: str, args: argparse.Namespace, augmented: bool, fixed_bands: bool = False
+) -> L.LightningModule:
+    """Our SimCLR or MoCo v3 at the benchmark's size, with the wavelength tokenizer or, with
+    ``fixed_bands``, the fixed-channel patch tokenizer (no augmentation then)."""
+    tokenizer: nn.Module
+    if fixed_bands:
+        tokenizer = PatchTokenizer2d(args.bands, args.image_size, args.patch_size, args.embed_dim)
+    else:
+        tokenizer = WavelengthPatchTokenizer(
+            image_size=args.image_size,
+            patch_size=args.patch_size,
+            embed_dim=args.embed_dim,
+            num_bands=args.bands,
+        )
     encoder = Encoder(tokenizer, depth=args.depth, num_heads=args.heads, pool="cls")
     augment = SpectralViews(size=args.image_size) if augmented else None
     if method == "simclr":
@@ -276,7 +289,7 @@ def make_optimizer(module: L.LightningModule, side: str, kind: str) -> torch.opt
         params = [p for p in module.parameters() if p.requires_grad]
         fused = True if kind == "adamw-fused" else None
         return torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=fused)
-    if side == "ours":
+    if side.startswith("ours"):
         assert isinstance(module, SSLMethod)
         return torch.optim.AdamW(
             parameter_groups(module, module.weight_decay), lr=module.lr, betas=module.betas
@@ -300,19 +313,22 @@ def build_candidates(args: argparse.Namespace, device: torch.device) -> list[Can
         }
     }
     torchgeo_batch = {"image": values}
+    batches = {"ours": ours_batch, "ours-fixed": torchgeo_batch, "torchgeo": torchgeo_batch}
     modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.augment]
     trainer = L.Trainer(barebones=True, accelerator="cpu", devices=1, max_epochs=100)
     candidates = []
     batch: dict[str, Any]
     for method in args.methods:
         for augmented in modes:
-            for side in ("ours", "torchgeo"):
+            sides = ("ours", "torchgeo") if augmented else ("ours", "ours-fixed", "torchgeo")
+            for side in sides:
                 torch.manual_seed(args.seed)
-                if side == "ours":
-                    module, batch = build_ours(method, args, augmented), ours_batch
-                else:
-                    module, batch = build_torchgeo(method, args, augmented), torchgeo_batch
+                batch = batches[side]
+                if side == "torchgeo":
+                    module = build_torchgeo(method, args, augmented)
                     module.trainer = trainer  # its steps and optimisers read self.trainer
+                else:
+                    module = build_ours(method, args, augmented, fixed_bands=side == "ours-fixed")
                 module = module.to(device).train()
                 optimizer = make_optimizer(module, side, args.optimizer)
                 candidates.append(Candidate(method, side, augmented, module, optimizer, batch))
@@ -401,7 +417,7 @@ def summarise(candidates: list[Candidate], batch_size: int) -> dict[str, Any]:
     best_ratios: dict[str, float] = {}
     cpu_ratios: dict[str, float] = {}
     for row in rows:
-        if row["side"] != "ours":
+        if row["side"] == "torchgeo":
             continue
         theirs = next(
             r
@@ -411,6 +427,8 @@ def summarise(candidates: list[Candidate], batch_size: int) -> dict[str, Any]:
             and r["augmented"] == row["augmented"]
         )
         key = f"{row['method']}/{'augmented' if row['augmented'] else 'no augmentation'}"
+        if row["side"] == "ours-fixed":
+            key += ", fixed bands"
         ratios[key] = row["samples_per_s"] / theirs["samples_per_s"]
         best_ratios[key] = theirs["best_ms"] / row["best_ms"]
         cpu_ratios[key] = theirs["cpu_ms"] / row["cpu_ms"]
@@ -427,7 +445,7 @@ def markdown(summary: dict[str, Any]) -> str:
     ]
     for r in summary["rows"]:
         views = "own augmentation" if r["augmented"] else "no augmentation"
-        who = "ours" if r["side"] == "ours" else "torchgeo"
+        who = {"ours-fixed": "ours, fixed-band tokenizer"}.get(r["side"], r["side"])
         gflops = "-" if r["gflops"] is None else f"{r['gflops']:.2f}"
         lines.append(
             f"| {names[r['method']]} | {views} | {who} | {r['params_m']:.2f} M | {gflops} "

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import yaml
 
+from evaluation.probes.selection import ClassWeight, SelectOn
 from foundations.registry import domains
 
 Protocol = Literal[
@@ -85,6 +86,14 @@ class Benchmark:
             (full labels and label efficiency) on the classical features, as the field's
             classical pipelines do; ``"linear"`` (default) uses the shared probes only.
         primary_metric: Metric of the headline table and the label-efficiency plot.
+        joint_embedding: For multimodal checkpoints (``MultiModalAlignment``), also probe the
+            embedding of the whole sample: every modality's encoder side by side, missing
+            modalities zeroed and flagged (candidate ``"<model> (all modalities)"``, with its
+            random-init twin).
+        balanced_probes: For imbalanced classes scored by ``primary_metric: macro_f1``: the
+            linear and boosted-trees probes weight classes inversely to their training
+            frequency and choose their hyper-parameter on validation macro-F1 rather than
+            accuracy, so that no candidate is judged by a probe tuned to the common classes.
         finetune_fractions: Label fractions of the fine-tuning protocol (seed 0).
         finetune_epochs: Epochs of each fine-tuning run.
         anomaly_classes: Classes treated as anomalies by the ``anomaly`` protocol: a kNN
@@ -107,11 +116,23 @@ class Benchmark:
     classical_baseline: str | None = None
     classical_classifier: Literal["linear", "gradient_boosting"] = "linear"
     primary_metric: str = "accuracy"
+    balanced_probes: bool = False
+    joint_embedding: bool = False
     finetune_fractions: tuple[float, ...] = (0.1, 1.0)
     finetune_epochs: int = 10
     anomaly_classes: tuple[int, ...] = ()
     zero_shot_prompts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def probe_select_on(self) -> SelectOn:
+        """Validation metric of the linear and boosted-trees probes (``balanced_probes``)."""
+        return "macro_f1" if self.balanced_probes else "accuracy"
+
+    @property
+    def probe_class_weight(self) -> ClassWeight:
+        """Class weighting of the linear and boosted-trees probes (``balanced_probes``)."""
+        return "balanced" if self.balanced_probes else None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], name: str | None = None) -> Benchmark:

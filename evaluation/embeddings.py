@@ -31,6 +31,9 @@ def extract_embeddings(
 
     Args:
         encoder: Maps a modality value to ``[B, D]``; an :class:`Encoder` knows its modality.
+            An encoder whose ``whole_sample`` attribute is true (such as
+            :class:`~foundations.methods.joint_embedding.JointEmbedding`) gets the whole
+            sample dict instead.
         batches: Sample dicts as a DataLoader yields them.
         modality: Sample key to embed; defaults to ``encoder.modality``.
         device: Where to run; defaults to CUDA when available.
@@ -43,15 +46,17 @@ def extract_embeddings(
         FloatingPointError: When the encoder produced NaN or infinite values.
     """
     key = modality or (encoder.modality if isinstance(encoder, Encoder) else "image")
+    whole_sample = bool(getattr(encoder, "whole_sample", False))
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     was_training = encoder.training
     encoder.eval().to(target)
     features, labels = [], []
     try:
         for batch in batches:
-            if key not in batch:
+            if not whole_sample and key not in batch:
                 raise KeyError(f"batch has no {key!r} modality; keys are {sorted(batch)}")
-            out = encoder(_to_device(batch[key], target)).float().cpu()
+            inputs = batch if whole_sample else batch[key]
+            out = encoder(_to_device(inputs, target)).float().cpu()
             features.append(out)
             if "label" in batch:
                 labels.append(torch.as_tensor(batch["label"]).cpu())

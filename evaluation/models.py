@@ -98,6 +98,27 @@ def resolve_model(spec: str) -> ResolvedModel:
     raise ValueError(f"unknown model spec {text!r}: {SPEC_HELP}")
 
 
+def joint_model(model: ResolvedModel) -> ResolvedModel | None:
+    """The whole-sample embedding of a multimodal checkpoint, or ``None`` for other models.
+
+    Args:
+        model: A resolved model.
+
+    Returns:
+        For a checkpoint whose method has ``joint_embedding_encoder()`` (such as
+        :class:`~foundations.methods.MultiModalAlignment`), that encoder (every modality's
+        embedding side by side, see :class:`~foundations.methods.joint_embedding.JointEmbedding`)
+        named ``"<name> (all modalities)"``; otherwise ``None``.
+    """
+    if model.source != "checkpoint" or model.path is None:
+        return None
+    method = load_method(model.path, map_location=torch.device("cpu"))
+    joint = getattr(method, "joint_embedding_encoder", None)
+    if joint is None:
+        return None
+    return _resolved(f"{model.name} (all modalities)", joint(), "checkpoint", model.path)
+
+
 def _resolved(name: str, encoder: nn.Module, source: ModelSource, path: Path) -> ResolvedModel:
     encoder = encoder.to("cpu").eval()
     return ResolvedModel(name, encoder, fingerprint_module(encoder), source, path)

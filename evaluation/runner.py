@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from evaluation.cache import (
     fingerprint_config,
     fingerprint_module,
 )
-from evaluation.models import ResolvedModel, resolve_model
+from evaluation.models import ResolvedModel, joint_model, resolve_model
 from evaluation.plots import plot_confusion, plot_embedding_map, plot_label_efficiency
 from evaluation.probes.boosting import boosting_probe
 from evaluation.probes.knn import knn_probe_with_val
@@ -154,12 +155,17 @@ def _protocols(benchmark: Benchmark, features: Features) -> dict[str, Any]:
             anomalous = np.isin(test[1], benchmark.anomaly_classes)
             normal = train[0][~np.isin(train[1], benchmark.anomaly_classes)]
             out["anomaly"] = {"auroc": anomaly_auroc(normal, test[0], anomalous)}
+        probe = partial(
+            linear_probe,
+            select_on=benchmark.probe_select_on,
+            class_weight=benchmark.probe_class_weight,
+        )
         if "linear" in benchmark.protocols:
-            out["linear"] = asdict(linear_probe(train, val, test))
+            out["linear"] = asdict(probe(train, val, test))
         if "knn" in benchmark.protocols:
             out["knn"] = knn_probe_with_val(train, val, test)
         if "label_efficiency" in benchmark.protocols:
-            out["label_efficiency"] = _label_efficiency(benchmark, features, linear_probe)
+            out["label_efficiency"] = _label_efficiency(benchmark, features, probe)
     return out
 
 
@@ -220,13 +226,18 @@ def run_benchmark(
     modality = None
     for model in models:
         modality = modality or str(getattr(model.encoder, "modality", "image"))
-        candidates[model.name] = _encoder_features(model, datamodule, dataset_id, cache, device)
-        if random_baseline and model.source in ("checkpoint", "hub"):
-            twin = reinitialized(model.encoder)
-            twin_model = ResolvedModel(f"{model.name} (random init)", twin, "", "random")
-            candidates[twin_model.name] = _encoder_features(
-                twin_model, datamodule, dataset_id, cache, device
+        joint = joint_model(model) if benchmark.joint_embedding else None
+        for encoder_model in (model,) if joint is None else (model, joint):
+            candidates[encoder_model.name] = _encoder_features(
+                encoder_model, datamodule, dataset_id, cache, device
             )
+            if random_baseline and encoder_model.source in ("checkpoint", "hub"):
+                twin = reinitialized(encoder_model.encoder)
+                twin_name = f"{encoder_model.name} (random init)"
+                twin_model = ResolvedModel(twin_name, twin, "", "random")
+                candidates[twin_model.name] = _encoder_features(
+                    twin_model, datamodule, dataset_id, cache, device
+                )
     classical_label = None
     if benchmark.raw_baseline and modality is not None:
         raw_modality = modality
@@ -335,9 +346,14 @@ def _zero_shot(
 def _boosting(benchmark: Benchmark, features: Features) -> dict[str, Any]:
     """The classical features through gradient-boosted trees: full labels and label efficiency."""
     train, val, test = features["train"], features["val"], features["test"]
-    out: dict[str, Any] = {"linear": boosting_probe(train, val, test)}
+    probe = partial(
+        boosting_probe,
+        select_on=benchmark.probe_select_on,
+        class_weight=benchmark.probe_class_weight,
+    )
+    out: dict[str, Any] = {"linear": probe(train, val, test)}
     if "label_efficiency" in benchmark.protocols:
-        out["label_efficiency"] = _label_efficiency(benchmark, features, boosting_probe)
+        out["label_efficiency"] = _label_efficiency(benchmark, features, probe)
     return out
 
 
@@ -412,7 +428,12 @@ def _figures(
             class_names = [str(c) for c in np.unique(features["train"][1])]
         c = results["candidates"][best]["linear"]["best_c"]
         with threadpool_limits(limits=1):
-            predicted = predict_linear(features["train"], features["test"][0], c)
+            predicted = predict_linear(
+                features["train"],
+                features["test"][0],
+                c,
+                class_weight=benchmark.probe_class_weight,
+            )
         title = f"{best}: linear probe on test"
         path = plot_confusion(
             features["test"][1], predicted, class_names, title, output / "confusion.png"

@@ -29,5 +29,8 @@ ASTRO_SYNTHETIC: dict[str, Any] = {
     "primary_metric": "macro_f1",
     # retrieval: recall@k between every pair of modalities of a multimodal checkpoint.
     "protocols": ["linear", "knn", "label_efficiency", "retrieval"],
+    # Also probe what the model knows from everything a star has: light curve, spectrum and
+    # metadata embeddings side by side (missing ones zeroed and flagged).
+    "joint_embedding": True,
 }
 """Photometry-only classification of the embedded default (the recipe's data settings)."""

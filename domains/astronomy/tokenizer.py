@@ -64,6 +64,24 @@ def sinusoidal_time_encoding(
     return torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1).to(dtype)
 
 
+def multiscale_sinusoids(values: Tensor, inverse_wavelengths: Tensor) -> Tensor:
+    """Scalars followed by their sines and cosines at several wavelengths.
+
+    A linear function of ``x`` is monotonic; a linear function of ``sin(2 pi x / w_k)`` and
+    ``cos(2 pi x / w_k)`` over wavelengths from fine to coarse can rise and fall, so a linear
+    layer (or a linear probe) on these features can single out an interval of ``x``.
+
+    Args:
+        values: ``[B, S]`` scalars.
+        inverse_wavelengths: ``[K]`` inverse wavelengths, in the scalars' units.
+
+    Returns:
+        ``[B, S * (1 + 2K)]``: the scalars, then every sine, then every cosine.
+    """
+    angle = 2.0 * math.pi * values[..., None] * inverse_wavelengths
+    return torch.cat([values, angle.sin().flatten(1), angle.cos().flatten(1)], dim=-1)
+
+
 def check_photometry(inputs: Mapping[str, Any], owner: str) -> tuple[int, int]:
     """Check a batch of the light-curve contract: every key of :data:`KEYS`, all ``[B, L]``.
 
@@ -109,6 +127,19 @@ class ObservationTokenizer(nn.Module):
             ``log10 period``, the power and ``log10 scale`` (the variability amplitude that
             robust normalisation takes out of the values).
         harmonics: Harmonics of the phase encoding.
+        fold_factor: Fold at this multiple of the given period, with ``harmonics *
+            fold_factor`` harmonics (which include the ``harmonics`` of the period itself).
+            Lomb-Scargle finds half the orbital period of most eclipsing binaries, where the
+            primary and secondary eclipses fall on the same phase; folding at twice that period
+            (``2``) keeps them apart, so their depths can differ.
+        object_frequencies: With ``object_features``, also encode each of the three object
+            summaries by ``sin`` and ``cos`` of ``2 pi x / w_k`` at this many wavelengths
+            ``w_k`` spaced geometrically from 0.1 to 10 (decades of period or amplitude, units
+            of power) before their linear embedding. Variable-star classes occupy period
+            intervals (delta Scuti below 0.2 d, RR Lyrae around 0.5 d, Miras above 100 d);
+            a linear embedding of ``log10 period`` lets a linear probe cut it only once,
+            sinusoids at several scales let it carve intervals. ``0`` keeps the plain linear
+            embedding of earlier checkpoints.
 
     Attributes:
         embed_dim: Token width.
@@ -130,6 +161,8 @@ class ObservationTokenizer(nn.Module):
         max_period_days: float = 10_000.0,
         object_features: bool = False,
         harmonics: int = 3,
+        object_frequencies: int = 0,
+        fold_factor: int = 1,
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or embed_dim % 2:
@@ -160,13 +193,25 @@ class ObservationTokenizer(nn.Module):
         self.register_buffer("inverse_periods", 1.0 / periods, persistent=False)
         if harmonics < 1:
             raise ValueError(f"harmonics must be >= 1, got {harmonics}")
+        if fold_factor < 1:
+            raise ValueError(f"fold_factor must be >= 1, got {fold_factor}")
+        if object_frequencies < 0:
+            raise ValueError(f"object_frequencies must be >= 0, got {object_frequencies}")
         self.object_features = object_features
         self.harmonics = harmonics
+        self.fold_factor = fold_factor
+        self.object_frequencies = object_frequencies
+        self.object_inverse_wavelengths: Tensor
+        self.register_buffer(
+            "object_inverse_wavelengths",
+            1.0 / torch.logspace(-1.0, 1.0, object_frequencies),
+            persistent=False,
+        )
         self.phase_proj: nn.Linear | None = None
         self.object_proj: nn.Linear | None = None
         if object_features:
-            self.phase_proj = nn.Linear(2 * harmonics, embed_dim)
-            self.object_proj = nn.Linear(3, embed_dim)
+            self.phase_proj = nn.Linear(2 * harmonics * fold_factor, embed_dim)
+            self.object_proj = nn.Linear(3 * (1 + 2 * object_frequencies), embed_dim)
 
     def _object_terms(
         self, inputs: Mapping[str, Tensor], time: Tensor, dtype: torch.dtype
@@ -180,14 +225,18 @@ class ObservationTokenizer(nn.Module):
                 "photometry (PhotometryTableDataModule(periods=True) provides them)"
             )
         period = inputs["period"].to(torch.float64).clamp_min(1e-6)
-        cycles = torch.remainder(time.to(torch.float64) / period[:, None], 1.0)
-        orders = torch.arange(1, self.harmonics + 1, device=time.device, dtype=torch.float64)
+        folded = period * self.fold_factor
+        cycles = torch.remainder(time.to(torch.float64) / folded[:, None], 1.0)
+        count = self.harmonics * self.fold_factor
+        orders = torch.arange(1, count + 1, device=time.device, dtype=torch.float64)
         angle = 2.0 * math.pi * cycles[..., None] * orders
         phase = torch.cat([torch.sin(angle), torch.cos(angle)], dim=-1).to(dtype)
         scale = inputs["scale"].to(dtype).clamp_min(MIN_ERROR)
         summary = torch.stack(
             [torch.log10(period.to(dtype)), inputs["power"].to(dtype), torch.log10(scale)], dim=-1
         )
+        if self.object_frequencies:
+            summary = multiscale_sinusoids(summary, self.object_inverse_wavelengths.to(dtype))
         return self.phase_proj(phase) + self.object_proj(summary)[:, None, :]
 
     def forward(self, inputs: Mapping[str, Tensor]) -> TokenBatch:

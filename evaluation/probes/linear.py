@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from evaluation.metrics import classification_metrics, multilabel_metrics
+from evaluation.probes.selection import ClassWeight, SelectOn, selection_score
 
 DEFAULT_C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
@@ -34,6 +35,7 @@ class LinearProbeResult:
     best_c: float
     val_accuracy: float
     auroc: float | None = None
+    val_score: float | None = None
 
 
 @dataclass
@@ -46,11 +48,13 @@ class MultilabelProbeResult:
     val_mAP: float
 
 
-def _fit(c: float, x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
-    model = make_pipeline(
-        StandardScaler(), LogisticRegression(C=c, max_iter=2000, random_state=seed)
+def _fit(
+    c: float, x: np.ndarray, y: np.ndarray, seed: int, class_weight: ClassWeight = None
+) -> Pipeline:
+    classifier = LogisticRegression(
+        C=c, max_iter=2000, random_state=seed, class_weight=class_weight
     )
-    return model.fit(x, y)
+    return make_pipeline(StandardScaler(), classifier).fit(x, y)
 
 
 def _fit_multilabel(c: float, x: np.ndarray, y: np.ndarray, seed: int) -> Pipeline:
@@ -64,12 +68,14 @@ def linear_probe(
     test: Split,
     c_grid: Sequence[float] = DEFAULT_C_GRID,
     seed: int = 0,
+    select_on: SelectOn = "accuracy",
+    class_weight: ClassWeight = None,
 ) -> LinearProbeResult:
     """Choose the inverse regularisation ``C`` on ``val``, then score once on ``test``.
 
     The test split is never used for any choice; the chosen model is the one fitted on
     ``train`` (no refit on train+val, so the validation score stays an honest estimate).
-    Ties in validation accuracy go to the smaller ``C`` (the stronger regularisation).
+    Ties in the validation score go to the smaller ``C`` (the stronger regularisation).
 
     Args:
         train: ``(features, labels)`` to fit.
@@ -77,16 +83,20 @@ def linear_probe(
         test: ``(features, labels)`` to report.
         c_grid: Candidate values of ``C``.
         seed: Solver seed.
+        select_on: Validation metric that chooses ``C``.
+        class_weight: ``"balanced"`` to weight classes inversely to their frequency.
 
     Returns:
         Test accuracy, balanced accuracy, macro-F1 and (binary tasks) AUROC with the chosen
-        ``C``.
+        ``C``; ``val_score`` is its validation ``select_on``.
     """
     scored = []
     for c in c_grid:
-        model = _fit(c, *train, seed)
-        scored.append((accuracy_score(val[1], model.predict(val[0])), c, model))
-    val_accuracy, best_c, best = max(scored, key=lambda item: (item[0], -item[1]))
+        model = _fit(c, *train, seed, class_weight)
+        predicted = model.predict(val[0])
+        score = selection_score(select_on, val[1], predicted)
+        scored.append((score, c, model, accuracy_score(val[1], predicted)))
+    val_score, best_c, best, val_accuracy = max(scored, key=lambda item: (item[0], -item[1]))
     binary = len(best.classes_) == 2
     metrics = classification_metrics(
         test[1],
@@ -102,13 +112,20 @@ def linear_probe(
         best_c=float(best_c),
         val_accuracy=float(val_accuracy),
         auroc=None if auroc is None or math.isnan(auroc) else auroc,
+        val_score=float(val_score),
     )
 
 
-def predict_linear(train: Split, test_features: np.ndarray, c: float, seed: int = 0) -> np.ndarray:
+def predict_linear(
+    train: Split,
+    test_features: np.ndarray,
+    c: float,
+    seed: int = 0,
+    class_weight: ClassWeight = None,
+) -> np.ndarray:
     """Test predictions of the probe fitted on ``train`` with a given ``C`` (e.g. the one
     :func:`linear_probe` chose), for confusion matrices."""
-    return np.asarray(_fit(c, *train, seed).predict(test_features))
+    return np.asarray(_fit(c, *train, seed, class_weight).predict(test_features))
 
 
 def linear_probe_multilabel(

@@ -22,6 +22,7 @@ from foundations.methods.rng import (
     restore_rng_states,
     seed_this_rank,
 )
+from foundations.methods.sharding import shard_method
 from foundations.schedules import warmup_cosine_scheduler
 
 _NO_DECAY_KEYWORDS = ("pos", "cls_token", "mask_token", "query", "logit_scale", "logit_bias")
@@ -156,8 +157,20 @@ class SSLMethod(L.LightningModule):
             )
 
     def setup(self, stage: str) -> None:
-        # Runs before a strategy wraps the model (FSDP flattens parameters); see parameter_groups.
+        # Runs before a strategy wraps the model (FSDP1 flattens parameters; FSDP2 keeps their
+        # shapes); see parameter_groups.
         self._parameter_ndims = {name: p.ndim for name, p in self.named_parameters()}
+
+    def configure_model(self) -> None:
+        """Shard the method with FSDP2 under Lightning's ``ModelParallelStrategy``.
+
+        That strategy hands the module its device mesh before calling this hook; under every
+        other strategy (DDP, a single device) there is none and the model is left as it is.
+        Sharding twice is a no-op, so the hook may run more than once.
+        """
+        mesh = self._device_mesh
+        if mesh is not None:
+            shard_method(self, mesh["data_parallel"])
 
     def configure_optimizers(self) -> Any:
         # The fused kernel (CPU and CUDA) is one launch instead of a loop over tensors: 4.5x

@@ -7,10 +7,11 @@ from typing import Any, Literal
 from torch import Tensor, nn
 
 from foundations.methods.base import SSLMethod
+from foundations.methods.joint_embedding import PRESENT_KEY, JointEmbedding
 from foundations.methods.views import batch_size_of, make_view
 from foundations.objectives.multimodal import MultiModalAlignmentLoss
 
-PRESENT_KEY = "present"
+__all__ = ["PRESENT_KEY", "MultiModalAlignment"]
 
 
 def _out_dim(name: str, encoder: nn.Module) -> int:
@@ -73,6 +74,10 @@ class MultiModalAlignment(SSLMethod):
 
     def embedding_encoder(self) -> nn.Module:
         return next(iter(self.encoders.values()))
+
+    def joint_embedding_encoder(self) -> JointEmbedding:
+        """Every modality's encoder side by side (:class:`JointEmbedding`), sharing weights."""
+        return JointEmbedding(self.encoders)
 
     def embed(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         """Projected embeddings of every modality present in ``batch``, by encoder name."""

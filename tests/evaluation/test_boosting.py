@@ -26,3 +26,10 @@ def test_choice_uses_validation_only() -> None:
     shuffled = boosting_probe(train, val, (x_test, np.random.default_rng(3).permutation(y_test)))
     assert honest["learning_rate"] == shuffled["learning_rate"]
     assert shuffled["accuracy"] < honest["accuracy"]
+
+
+def test_boosting_takes_the_balanced_options_and_reports_its_selection_score() -> None:
+    train, val, test = xor_data(400, 0), xor_data(100, 1), xor_data(400, 2)
+    result = boosting_probe(train, val, test, select_on="macro_f1", class_weight="balanced")
+    assert result["macro_f1"] > 0.9
+    assert 0.9 < result["val_score"] <= 1.0

@@ -38,3 +38,21 @@ def test_regularisation_is_chosen_on_validation_not_test() -> None:
     assert honest.best_c == shuffled.best_c  # test labels never influence the choice
     assert honest.val_accuracy == shuffled.val_accuracy
     assert shuffled.accuracy < honest.accuracy
+
+
+def imbalanced(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two common classes and a rare one that overlaps them."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat([0, 1, 2], [600, 600, 24])
+    centres = np.array([[0.0, 0.0], [3.0, 0.0], [1.5, 1.5]])
+    return centres[labels] + rng.normal(size=(labels.size, 2)), labels
+
+
+def test_balanced_probe_recalls_the_rare_class() -> None:
+    train, val, test = imbalanced(0), imbalanced(1), imbalanced(2)
+    plain = linear_probe(train, val, test)
+    balanced = linear_probe(train, val, test, select_on="macro_f1", class_weight="balanced")
+    # The unweighted probe gives up most of the rare class for the common ones' accuracy.
+    assert balanced.balanced_accuracy > plain.balanced_accuracy + 0.1
+    assert plain.val_score == plain.val_accuracy
+    assert balanced.val_score is not None and balanced.val_score < balanced.val_accuracy

@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
 
 from domains.astronomy.baselines import light_curve_features
 from domains.astronomy.datamodules import PhotometryTableDataModule
-from domains.astronomy.tokenizer import ObservationTokenizer
+from domains.astronomy.tokenizer import ObservationTokenizer, multiscale_sinusoids
 
 PERIODS = {"a": 0.61, "b": 3.7, "c": 17.0}
 
@@ -92,3 +94,51 @@ def test_object_features_change_tokens_by_phase_and_need_their_keys() -> None:
         tokenizer({key: inputs[key] for key in ("time", "value", "error", "band", "mask")})
     with pytest.raises(ValueError, match="harmonics"):
         ObservationTokenizer(embed_dim=16, object_features=True, harmonics=0)
+
+
+def test_multiscale_object_encoding_lets_a_linear_model_pick_a_period_band() -> None:
+    # Classical Cepheids occupy log10 P in [0.5, 1.0]; a linear model of log10 P alone cannot
+    # tell them from both shorter and longer periods, one of the sinusoids can.
+    log_period = torch.linspace(-1.5, 3.0, 2000)[:, None]
+    inside = ((log_period[:, 0] > 0.5) & (log_period[:, 0] < 1.0)).numpy()
+    wavelengths = 1.0 / torch.logspace(-1.0, 1.0, 8)
+    encoded = multiscale_sinusoids(log_period, wavelengths)
+    assert encoded.shape == (2000, 17)
+    scores = {}
+    for name, features in {"plain": log_period, "multiscale": encoded}.items():
+        model = LogisticRegression(C=100.0, class_weight="balanced", max_iter=5000)
+        predicted = model.fit(features.numpy(), inside).predict(features.numpy())
+        scores[name] = balanced_accuracy_score(inside, predicted)
+    assert scores["plain"] < 0.8
+    assert scores["multiscale"] > 0.95
+
+
+def test_object_frequencies_widen_the_object_embedding_and_default_to_the_plain_one() -> None:
+    torch.manual_seed(0)
+    plain = ObservationTokenizer(embed_dim=16, object_features=True)
+    assert plain.object_proj is not None and plain.object_proj.in_features == 3
+    tokenizer = ObservationTokenizer(embed_dim=16, object_features=True, object_frequencies=4)
+    assert tokenizer.object_proj is not None and tokenizer.object_proj.in_features == 27
+    inputs = _photometry(2.0)
+    assert torch.isfinite(tokenizer(inputs).tokens).all()
+    # Buffers are not saved, so checkpoints hold only the wider linear layer.
+    assert "object_inverse_wavelengths" not in tokenizer.state_dict()
+    with pytest.raises(ValueError, match="object_frequencies"):
+        ObservationTokenizer(embed_dim=16, object_features=True, object_frequencies=-1)
+
+
+def test_fold_factor_tells_alternate_cycles_apart() -> None:
+    # Folded at twice the period, observations one period apart (a primary and a secondary
+    # eclipse of a binary whose Lomb-Scargle period is half the orbit) get different tokens;
+    # two periods apart they coincide again.
+    torch.manual_seed(0)
+    tokenizer = ObservationTokenizer(embed_dim=16, object_features=True, fold_factor=2)
+    assert tokenizer.phase_proj is not None and tokenizer.phase_proj.in_features == 12
+    inputs = _photometry(2.0)
+    tokens = tokenizer(inputs).tokens
+    one_period = tokenizer(dict(inputs, time=inputs["time"] + 2.0)).tokens
+    two_periods = tokenizer(dict(inputs, time=inputs["time"] + 4.0)).tokens
+    assert not torch.allclose(one_period, tokens, atol=1e-3)
+    assert torch.allclose(two_periods, tokens, atol=1e-5)
+    with pytest.raises(ValueError, match="fold_factor"):
+        ObservationTokenizer(embed_dim=16, object_features=True, fold_factor=0)
