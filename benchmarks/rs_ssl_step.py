@@ -54,8 +54,10 @@ makes ``self.log`` return at once; ours runs without a trainer, where ``self.log
 at once (its schedules then see step 0 of 1). By default both sides use the same optimiser,
 ``torch.optim.AdamW`` over the trainable parameters (``--optimizer adamw``: PyTorch's default
 implementation, a loop over tensors on the CPU; ``adamw-fused``: its fused kernel), so the
-ratio is the step itself; ``--optimizer own`` uses each side's own choice instead (ours: AdamW with
-no-decay groups; torchgeo: LARS for SimCLR, AdamW for MoCo v3). Schedulers are not stepped.
+ratio is the step itself; ``--optimizer own`` uses each side's own choice instead (ours: the fused
+AdamW with no-decay groups of ``SSLMethod.configure_optimizers``; torchgeo: what its
+``configure_optimizers`` returns, LARS for SimCLR and AdamW for MoCo v3). Schedulers are not
+stepped.
 
 Timing. The same random batch (``--bands`` bands, reflectance-like values in [0, 1), every
 pixel valid) is used throughout; candidates are interleaved step by step, in alternating order,
@@ -291,9 +293,8 @@ def make_optimizer(module: L.LightningModule, side: str, kind: str) -> torch.opt
         return torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=fused)
     if side.startswith("ours"):
         assert isinstance(module, SSLMethod)
-        return torch.optim.AdamW(
-            parameter_groups(module, module.weight_decay), lr=module.lr, betas=module.betas
-        )
+        groups = parameter_groups(module, module.weight_decay)
+        return torch.optim.AdamW(groups, lr=module.lr, betas=module.betas, fused=True)
     config: Any = module.configure_optimizers()
     optimizer = config["optimizer"] if isinstance(config, dict) else config
     assert isinstance(optimizer, torch.optim.Optimizer)
