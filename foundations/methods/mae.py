@@ -42,15 +42,49 @@ class MAEDecoder(nn.Module):
         self.blocks = TransformerTrunk(embed_dim, depth, num_heads)
         self.predict = nn.Linear(embed_dim, target_dim)
 
-    def forward(self, visible: Tensor, keep_index: Tensor, full: TokenBatch) -> Tensor:
-        """Predict targets ``[B, N, P]`` for all N tokens from ``visible`` ``[B, K, D]``."""
+    def forward(
+        self,
+        visible: Tensor,
+        keep_index: Tensor,
+        full: TokenBatch,
+        predict_index: Tensor | None = None,
+    ) -> Tensor:
+        """Predict targets from ``visible`` ``[B, K, D]``.
+
+        Args:
+            visible: Encoded visible tokens.
+            keep_index: ``[B, K]`` positions of the visible tokens among the N.
+            full: The tokenizer's output for all N tokens (positions, padding).
+            predict_index: ``[B, M]`` positions to predict; ``None`` predicts all N. MAE asks
+                for the hidden ones only, so the output layer runs on ``M = N - K`` tokens.
+
+        Returns:
+            ``[B, N, P]``, or ``[B, M, P]`` with ``predict_index``.
+        """
         batch, num_tokens = full.batch_size, full.num_tokens
         embedded = self.embed(visible)  # under autocast its dtype may differ from `visible`'s
         x = self.mask_token.expand(batch, num_tokens, -1).to(embedded.dtype).clone()
         x.scatter_(1, keep_index.unsqueeze(-1).expand(-1, -1, x.shape[-1]), embedded)
         assert full.pos is not None
         x = x + self.pos_embed(full.pos.to(embedded.dtype))
-        return self.predict(self.blocks(x, full.padding_mask))
+        x = self.blocks(x, full.padding_mask)
+        if predict_index is not None:
+            x = _gather_tokens(x, predict_index)
+        return self.predict(x)
+
+
+def _gather_tokens(x: Tensor, index: Tensor) -> Tensor:
+    """``x[b, index[b]]`` for ``x`` ``[B, N]`` or ``[B, N, P]`` and ``index`` ``[B, M]``."""
+    if x.dim() == 2:
+        return torch.gather(x, 1, index)
+    return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def hidden_index(keep_index: Tensor, num_tokens: int) -> Tensor:
+    """Positions not in ``keep_index`` ``[B, K]``: ``[B, N - K]``, in increasing order."""
+    kept = torch.zeros(keep_index.shape[0], num_tokens, dtype=torch.int8, device=keep_index.device)
+    kept.scatter_(1, keep_index, 1)
+    return kept.argsort(dim=1, stable=True)[:, : num_tokens - keep_index.shape[1]]
 
 
 class MAE(SSLMethod):
@@ -125,8 +159,16 @@ class MAE(SSLMethod):
             device=tokens.tokens.device,
         )
         visible = self.encoder.encode_tokens(tokens, keep_index).tokens
-        prediction = self.decoder(visible, keep_index, tokens)
-        return self.criterion(prediction, tokens.target, mask, tokens.target_mask)
+        # Only hidden tokens are scored, so only they go through the output layer and the loss.
+        hidden = hidden_index(keep_index, tokens.num_tokens)
+        prediction = self.decoder(visible, keep_index, tokens, predict_index=hidden)
+        target_mask = tokens.target_mask
+        return self.criterion(
+            prediction,
+            _gather_tokens(tokens.target, hidden),
+            _gather_tokens(mask, hidden),
+            None if target_mask is None else _gather_tokens(target_mask, hidden),
+        )
 
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
         inputs = make_view(self.augment, batch[self.encoder.modality])

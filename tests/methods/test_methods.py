@@ -172,3 +172,26 @@ def test_mae_refuses_per_token_normalisation_of_single_values() -> None:
     with pytest.raises(ValueError, match="norm_target"):
         MAE(tiny_encoder(), target_dim=1, norm_target=True)
     assert MAE(tiny_encoder(), target_dim=1, norm_target=False).decoder is not None
+
+
+def test_mae_scores_hidden_tokens_only_with_the_same_loss_as_predicting_all() -> None:
+    from foundations.encoders.masking import random_keep_index
+    from foundations.methods.mae import hidden_index
+
+    torch.manual_seed(0)
+    model = MAE(tiny_encoder(), mask_ratio=0.75, decoder_dim=16, decoder_depth=1)
+    images = fixed_batch()["image"]
+    state = torch.get_rng_state()
+    loss = model.reconstruction_loss(images)
+    # The reference: predict all N tokens, score the hidden ones through the mask.
+    torch.set_rng_state(state)
+    tokens = model.encoder.tokenize(images)
+    keep, mask = random_keep_index(tokens.batch_size, tokens.num_tokens, 0.75)
+    visible = model.encoder.encode_tokens(tokens, keep).tokens
+    every = model.decoder(visible, keep, tokens)
+    assert every.shape[1] == tokens.num_tokens
+    reference = model.criterion(every, tokens.target, mask, tokens.target_mask)
+    torch.testing.assert_close(loss, reference, rtol=1e-5, atol=1e-6)
+    hidden = hidden_index(keep, tokens.num_tokens)
+    assert hidden.shape == (tokens.batch_size, tokens.num_tokens - keep.shape[1])
+    assert not (hidden[:, :, None] == keep[:, None, :]).any()  # disjoint from the kept ones
