@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from argparse import ArgumentError
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +39,8 @@ class ResolvedModel:
         model_id: :func:`~evaluation.cache.fingerprint_module` of ``encoder``.
         source: ``"checkpoint"``, ``"random"`` or ``"hub"``.
         path: The checkpoint or recipe file it came from.
+        joint_encoder: For a multimodal checkpoint, its whole-sample embedding
+            (``joint_embedding_encoder()``, sharing the checkpoint's weights); else ``None``.
     """
 
     name: str
@@ -46,6 +48,7 @@ class ResolvedModel:
     model_id: str
     source: ModelSource
     path: Path | None = None
+    joint_encoder: nn.Module | None = None
 
 
 def resolve_model(spec: str) -> ResolvedModel:
@@ -90,7 +93,10 @@ def resolve_model(spec: str) -> ResolvedModel:
             "model at random initialisation, or train it with `foundations fit` first"
         )
     if path.is_file():
-        return _resolved(text, _checkpoint_encoder(text, path), "checkpoint", path)
+        method = _checkpoint_method(text, path)
+        resolved = _resolved(text, _embedding_encoder(text, method), "checkpoint", path)
+        joint = getattr(method, "joint_embedding_encoder", None)
+        return resolved if joint is None else replace(resolved, joint_encoder=joint())
     if path.exists():
         raise ValueError(f"model spec {text!r} is a directory, not a checkpoint; {SPEC_HELP}")
     if path.suffix == ".ckpt":
@@ -110,13 +116,11 @@ def joint_model(model: ResolvedModel) -> ResolvedModel | None:
         embedding side by side, see :class:`~foundations.methods.joint_embedding.JointEmbedding`)
         named ``"<name> (all modalities)"``; otherwise ``None``.
     """
-    if model.source != "checkpoint" or model.path is None:
+    if model.joint_encoder is None or model.path is None:
         return None
-    method = load_method(model.path, map_location=torch.device("cpu"))
-    joint = getattr(method, "joint_embedding_encoder", None)
-    if joint is None:
-        return None
-    return _resolved(f"{model.name} (all modalities)", joint(), "checkpoint", model.path)
+    return _resolved(
+        f"{model.name} (all modalities)", model.joint_encoder, "checkpoint", model.path
+    )
 
 
 def _resolved(name: str, encoder: nn.Module, source: ModelSource, path: Path) -> ResolvedModel:
@@ -147,12 +151,11 @@ def _embedding_encoder(spec: str, model: object) -> nn.Module:
         raise ValueError(f"model spec {spec!r}: {error}") from error
 
 
-def _checkpoint_encoder(spec: str, path: Path) -> nn.Module:
+def _checkpoint_method(spec: str, path: Path) -> object:
     try:
-        method = load_method(path, map_location=torch.device("cpu"))
+        return load_method(path, map_location=torch.device("cpu"))
     except ValueError as error:  # load_method's messages already name the file
         raise ValueError(f"model spec {spec!r}: {error}") from error
-    return _embedding_encoder(spec, method)
 
 
 def _random_encoder(spec: str, recipe: Path) -> nn.Module:

@@ -48,3 +48,10 @@ def random_keep_index(
     if padding_mask is not None:
         mask &= ~padding_mask.to(mask.device)
     return keep_index, mask
+
+
+def hidden_index(keep_index: Tensor, num_tokens: int) -> Tensor:
+    """Positions not in ``keep_index`` ``[B, K]``: ``[B, N - K]``, in increasing order."""
+    kept = torch.zeros(keep_index.shape[0], num_tokens, dtype=torch.int8, device=keep_index.device)
+    kept.scatter_(1, keep_index, 1)
+    return kept.argsort(dim=1, stable=True)[:, : num_tokens - keep_index.shape[1]]

@@ -45,23 +45,33 @@ class TokenBatch:
         """Keep the tokens at ``index`` (``[B, K]`` long) in every per-token field."""
 
         def take(x: Tensor | None) -> Tensor | None:
-            if x is None:
-                return None
-            if x.shape[0] != index.shape[0]:  # broadcast positional table [1, N, D]
-                x = x.expand(index.shape[0], *x.shape[1:])
-            if x.dim() == 2:
-                return torch.gather(x, 1, index)
-            gather_index = index.unsqueeze(-1).expand(-1, -1, x.shape[-1])
-            return torch.gather(x, 1, gather_index)
+            return None if x is None else gather_tokens(x, index)
 
         return replace(
             self,
-            tokens=take(self.tokens),  # type: ignore[arg-type]
+            tokens=gather_tokens(self.tokens, index),
             pos=take(self.pos),
             padding_mask=take(self.padding_mask),
             target=take(self.target),
             target_mask=take(self.target_mask),
         )
+
+
+def gather_tokens(x: Tensor, index: Tensor) -> Tensor:
+    """``x[b, index[b]]`` for a per-token ``x`` ``[B or 1, N]`` or ``[B or 1, N, P]``.
+
+    Args:
+        x: Per-token values; a broadcast table ``[1, N, ...]`` (positions) is expanded.
+        index: ``[B, K]`` long token positions.
+
+    Returns:
+        ``[B, K]`` or ``[B, K, P]``.
+    """
+    if x.shape[0] != index.shape[0]:  # broadcast positional table [1, N, D]
+        x = x.expand(index.shape[0], *x.shape[1:])
+    if x.dim() == 2:
+        return torch.gather(x, 1, index)
+    return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
 @runtime_checkable

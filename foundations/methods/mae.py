@@ -8,8 +8,8 @@ import torch
 from torch import Tensor, nn
 
 from foundations.encoders.encoder import Encoder
-from foundations.encoders.masking import random_keep_index
-from foundations.encoders.tokens import TokenBatch
+from foundations.encoders.masking import hidden_index, random_keep_index
+from foundations.encoders.tokens import TokenBatch, gather_tokens
 from foundations.encoders.trunk import TransformerTrunk
 from foundations.methods.base import SSLMethod
 from foundations.methods.views import batch_size_of, make_view
@@ -69,22 +69,8 @@ class MAEDecoder(nn.Module):
         x = x + self.pos_embed(full.pos.to(embedded.dtype))
         x = self.blocks(x, full.padding_mask)
         if predict_index is not None:
-            x = _gather_tokens(x, predict_index)
+            x = gather_tokens(x, predict_index)
         return self.predict(x)
-
-
-def _gather_tokens(x: Tensor, index: Tensor) -> Tensor:
-    """``x[b, index[b]]`` for ``x`` ``[B, N]`` or ``[B, N, P]`` and ``index`` ``[B, M]``."""
-    if x.dim() == 2:
-        return torch.gather(x, 1, index)
-    return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
-
-
-def hidden_index(keep_index: Tensor, num_tokens: int) -> Tensor:
-    """Positions not in ``keep_index`` ``[B, K]``: ``[B, N - K]``, in increasing order."""
-    kept = torch.zeros(keep_index.shape[0], num_tokens, dtype=torch.int8, device=keep_index.device)
-    kept.scatter_(1, keep_index, 1)
-    return kept.argsort(dim=1, stable=True)[:, : num_tokens - keep_index.shape[1]]
 
 
 class MAE(SSLMethod):
@@ -165,9 +151,9 @@ class MAE(SSLMethod):
         target_mask = tokens.target_mask
         return self.criterion(
             prediction,
-            _gather_tokens(tokens.target, hidden),
-            _gather_tokens(mask, hidden),
-            None if target_mask is None else _gather_tokens(target_mask, hidden),
+            gather_tokens(tokens.target, hidden),
+            gather_tokens(mask, hidden),
+            None if target_mask is None else gather_tokens(target_mask, hidden),
         )
 
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:

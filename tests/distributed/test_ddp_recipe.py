@@ -30,13 +30,20 @@ RECIPE = ROOT / "recipes" / "remote_sensing" / "simclr_synthetic.yaml"
 STEPS_PER_EPOCH = 2
 
 
-def recipe_args(root: Path, devices: int, epochs: int, ckpt: Path | None = None) -> list[str]:
-    """``fit`` arguments of the tiny recipe on ``devices`` CPU processes."""
-    args = [
-        "fit", "-c", str(RECIPE),
+def shrunk_fit_args(
+    configs: list[Path],
+    root: Path,
+    devices: int,
+    epochs: int,
+    extra: list[str],
+    ckpt: Path | None = None,
+) -> list[str]:
+    """``fit`` arguments of recipe files shrunk to 64 samples, 2 steps per epoch and the probe
+    callback, on ``devices`` CPU processes; ``extra`` adds or overrides settings."""
+    args = ["fit", *(item for config in configs for item in ("-c", str(config)))]
+    args += [
         "--trainer.accelerator", "cpu",
         "--trainer.devices", str(devices),
-        "--trainer.strategy", "ddp" if devices > 1 else "auto",
         "--trainer.max_epochs", str(epochs),
         "--trainer.limit_train_batches", str(STEPS_PER_EPOCH),
         "--trainer.limit_val_batches", "0",
@@ -45,22 +52,37 @@ def recipe_args(root: Path, devices: int, epochs: int, ckpt: Path | None = None)
         "--trainer.enable_model_summary", "false",
         "--trainer.default_root_dir", str(root),
         "--trainer.callbacks+=ddp_rank_probe.RankProbe",
-        "--model.init_args.encoder.init_args.depth", "1",
         "--data.init_args.num_samples", "64",
         "--data.init_args.batch_size", "8",
+        *extra,
     ]  # fmt: skip
     if ckpt is not None:
         args += ["--ckpt_path", str(ckpt)]
     return args
 
 
-def fit(root: Path, devices: int, epochs: int, ckpt: Path | None = None) -> None:
-    """``foundations fit`` in a subprocess, as a user starts it (DDP relaunches it per rank)."""
-    args = [sys.executable, "-m", "foundations.cli.main", *recipe_args(root, devices, epochs, ckpt)]
+def recipe_args(root: Path, devices: int, epochs: int, ckpt: Path | None = None) -> list[str]:
+    """``fit`` arguments of the tiny recipe on ``devices`` CPU processes."""
+    extra = [
+        "--trainer.strategy", "ddp" if devices > 1 else "auto",
+        "--model.init_args.encoder.init_args.depth", "1",
+    ]  # fmt: skip
+    return shrunk_fit_args([RECIPE], root, devices, epochs, extra, ckpt)
+
+
+def run_fit(args: list[str]) -> None:
+    """``foundations fit`` in a subprocess, as a user starts it (Lightning relaunches it for
+    every further rank)."""
+    command = [sys.executable, "-m", "foundations.cli.main", *args]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), str(ROOT)])
-    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+
+
+def fit(root: Path, devices: int, epochs: int, ckpt: Path | None = None) -> None:
+    """The tiny recipe through the CLI in a subprocess (DDP relaunches it per rank)."""
+    run_fit(recipe_args(root, devices, epochs, ckpt))
 
 
 def probes(root: Path, world_size: int, start_epoch: int) -> list[dict[str, Any]]:

@@ -9,15 +9,12 @@ file uses ``ModelParallelStrategy`` (FSDP2), which runs on gloo.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from test_ddp_recipe import STEPS_PER_EPOCH, check_trained, probes
+from test_ddp_recipe import STEPS_PER_EPOCH, check_trained, probes, run_fit, shrunk_fit_args
 
 from foundations.cli.lightning_cli import FoundationsCLI, run_lightning
 from foundations.methods.sharding import FullyShardedStrategy
@@ -35,35 +32,8 @@ def fsdp_args(
     recipe: str, root: Path, devices: int, epochs: int, extra: list[str], ckpt: Path | None = None
 ) -> list[str]:
     """``fit`` arguments of a shrunk recipe, fully sharded over ``devices`` CPU processes."""
-    args = [
-        "fit", "-c", str(RECIPES / recipe), "-c", str(FSDP),
-        "--trainer.accelerator", "cpu",
-        "--trainer.devices", str(devices),
-        "--trainer.precision", "32-true",
-        "--trainer.max_epochs", str(epochs),
-        "--trainer.limit_train_batches", str(STEPS_PER_EPOCH),
-        "--trainer.limit_val_batches", "0",
-        "--trainer.logger", "false",
-        "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false",
-        "--trainer.default_root_dir", str(root),
-        "--trainer.callbacks+=ddp_rank_probe.RankProbe",
-        "--data.init_args.num_samples", "64",
-        "--data.init_args.batch_size", "8",
-        *extra,
-    ]  # fmt: skip
-    if ckpt is not None:
-        args += ["--ckpt_path", str(ckpt)]
-    return args
-
-
-def fit(args: list[str]) -> None:
-    """``foundations fit`` in a subprocess; Lightning relaunches it for rank 1."""
-    command = [sys.executable, "-m", "foundations.cli.main", *args]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), str(ROOT)])
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    extra = ["--trainer.precision", "32-true", *extra]
+    return shrunk_fit_args([RECIPES / recipe, FSDP], root, devices, epochs, extra, ckpt)
 
 
 def check_sharded(records: list[dict[str, Any]]) -> None:
@@ -87,7 +57,7 @@ def check_sharded(records: list[dict[str, Any]]) -> None:
 def test_fsdp_simclr_trains_sharded_and_resumes_on_one_process(tmp_path: Path) -> None:
     recipe, small = "remote_sensing/simclr_synthetic.yaml", [f"{ENCODER}.depth", "2"]
     two = tmp_path / "two"
-    fit(fsdp_args(recipe, two, devices=2, epochs=1, extra=small))
+    run_fit(fsdp_args(recipe, two, devices=2, epochs=1, extra=small))
     first = probes(two, 2, 0)
     check_sharded(first)
     checkpoint = two / "checkpoints" / "last.ckpt"
@@ -105,7 +75,7 @@ def test_fsdp_simclr_trains_sharded_and_resumes_on_one_process(tmp_path: Path) -
 
 def test_fsdp_mae_trains_sharded_with_tokenize_and_encode_tokens(tmp_path: Path) -> None:
     # MAE calls encoder.tokenize / encode_tokens, not forward; the decoder has its own trunk.
-    fit(fsdp_args("remote_sensing/mae_synthetic.yaml", tmp_path, 2, 1, MAE_SMALL))
+    run_fit(fsdp_args("remote_sensing/mae_synthetic.yaml", tmp_path, 2, 1, MAE_SMALL))
     check_sharded(probes(tmp_path, 2, 0))
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
 
@@ -116,7 +86,7 @@ def test_fsdp_moco_updates_the_sharded_momentum_encoder_and_resumes_a_sharded_ch
     recipe = "core/moco_toy.yaml"
     sharded = [*MOCO_SMALL, "--trainer.strategy.init_args.save_distributed_checkpoint", "true"]
     two, one = tmp_path / "two", tmp_path / "one"
-    fit(fsdp_args(recipe, two, 2, 1, sharded))
+    run_fit(fsdp_args(recipe, two, 2, 1, sharded))
     first = probes(two, 2, 0)
     check_sharded(first)
     for record in first:  # ema == m * ema + (1 - m) * online on every element, m = momentum_end
@@ -126,7 +96,7 @@ def test_fsdp_moco_updates_the_sharded_momentum_encoder_and_resumes_a_sharded_ch
     assert checkpoint.is_dir() and len(list(checkpoint.glob("*.distcp"))) == 2
 
     # The per-rank shards resume on one process under the same strategy.
-    fit(fsdp_args(recipe, one, 1, 2, sharded, ckpt=checkpoint))
+    run_fit(fsdp_args(recipe, one, 1, 2, sharded, ckpt=checkpoint))
     (single,) = probes(one, 1, 1)
     check_trained(single, start_step=STEPS_PER_EPOCH)
     assert single["start_weights"] == first[0]["end_weights"]
@@ -137,7 +107,7 @@ def test_fsdp_trimodal_clip_trains_three_sharded_encoders_with_gradient_clipping
 ) -> None:
     # Three encoders and the objective's scalar logit_scale, replicated and kept in sync.
     clip = ["--trainer.gradient_clip_val", "1.0", "--data.init_args.num_samples", "240"]
-    fit(fsdp_args("astronomy/clip_trimodal.yaml", tmp_path, 2, 1, clip))
+    run_fit(fsdp_args("astronomy/clip_trimodal.yaml", tmp_path, 2, 1, clip))
     records = probes(tmp_path, 2, 0)
     check_sharded(records)
     assert records[0]["shards"]["unsharded_ndims"] == [0, 0, 0]  # a logit_scale per pair

@@ -175,8 +175,7 @@ def test_mae_refuses_per_token_normalisation_of_single_values() -> None:
 
 
 def test_mae_scores_hidden_tokens_only_with_the_same_loss_as_predicting_all() -> None:
-    from foundations.encoders.masking import random_keep_index
-    from foundations.methods.mae import hidden_index
+    from foundations.encoders.masking import hidden_index, random_keep_index
 
     torch.manual_seed(0)
     model = MAE(tiny_encoder(), mask_ratio=0.75, decoder_dim=16, decoder_depth=1)
