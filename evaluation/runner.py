@@ -370,16 +370,24 @@ def _finetune_protocol(
             continue
         encoder = model.encoder
         labels = features_of[model.name]["train"][1]
+        val_labels = features_of[model.name]["val"][1]
         num_classes = int(getattr(datamodule, "num_classes", 0) or labels.max() + 1)
         tuned, scratch = [], []
         for fraction in tqdm(benchmark.finetune_fractions, desc=f"fine-tune {model.name}"):
+            # The same few-shot budget as label_efficiency: train and validation subsampled.
             indices = subsample_labels(labels, fraction, seed=0)
-            epochs = benchmark.finetune_epochs
+            options: dict[str, Any] = {
+                "train_indices": indices,
+                "val_indices": subsample_labels(val_labels, fraction, seed=0),
+                "max_epochs": benchmark.finetune_epochs,
+                "seed": 0,
+                "select_on": benchmark.probe_select_on,
+                "class_weight": benchmark.probe_class_weight,
+            }
             row: dict[str, Any] = {"fraction": fraction, "seed": 0, "num_labels": len(indices)}
-            tuned.append(row | finetune(encoder, datamodule, num_classes, indices, epochs, seed=0))
+            tuned.append(row | finetune(encoder, datamodule, num_classes, **options))
             scratch.append(
-                row
-                | supervised_from_scratch(encoder, datamodule, num_classes, indices, epochs, seed=0)
+                row | supervised_from_scratch(encoder, datamodule, num_classes, **options)
             )
         results["candidates"][model.name]["finetune"] = tuned
         results["candidates"].setdefault(f"{model.name} (supervised from scratch)", {})[

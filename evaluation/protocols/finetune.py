@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
+from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
 import lightning as L
@@ -22,6 +23,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from evaluation.metrics import classification_metrics, multilabel_metrics
+from evaluation.probes.selection import ClassWeight, SelectOn, selection_score
 from foundations.data import LabelledSplits
 from foundations.encoders import Encoder
 from foundations.schedules import warmup_cosine_scheduler
@@ -29,6 +31,8 @@ from foundations.schedules import warmup_cosine_scheduler
 ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 MONITOR = "val/acc"
+MONITORS: dict[SelectOn, str] = {"accuracy": MONITOR, "macro_f1": "val/macro_f1"}
+"""The logged validation metric that chooses the epoch, per ``select_on``."""
 _NO_DECAY_KEYWORDS = ("pos", "cls_token", "mask_token", "query")
 _AFTER_TRUNK = ("trunk.norm.", "attention_pool.")
 
@@ -157,9 +161,12 @@ class FineTuneClassifier(L.LightningModule):
         betas: AdamW betas.
         multilabel: Sigmoid outputs and binary cross-entropy on ``[B, C]`` 0/1 labels instead
             of softmax cross-entropy on ``[B]`` class indices.
+        class_weights: ``[num_classes]`` weights of the cross-entropy (single-label only), such
+            as :func:`balanced_class_weights`; None weighs every sample equally.
 
     Raises:
-        ValueError: When ``num_classes`` is below 1.
+        ValueError: When ``num_classes`` is below 1, or ``class_weights`` has the wrong length
+            or comes with ``multilabel``.
     """
 
     def __init__(
@@ -173,10 +180,16 @@ class FineTuneClassifier(L.LightningModule):
         final_lr_ratio: float = 0.0,
         betas: tuple[float, float] = (0.9, 0.999),
         multilabel: bool = False,
+        class_weights: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be at least 1, got {num_classes}")
+        if class_weights is not None and (multilabel or len(class_weights) != num_classes):
+            raise ValueError(
+                f"class_weights needs one weight per class ({num_classes}) of a single-label "
+                f"task, got {len(class_weights)} (multilabel={multilabel})"
+            )
         self.save_hyperparameters(ignore=["encoder"])
         self.encoder = copy.deepcopy(encoder).requires_grad_(True).train()
         self.head = nn.Linear(encoder.out_dim, num_classes)
@@ -191,6 +204,11 @@ class FineTuneClassifier(L.LightningModule):
         self.final_lr_ratio = final_lr_ratio
         self.betas = betas
         self.multilabel = multilabel
+        self.class_weights: Tensor | None
+        weights = None if class_weights is None else torch.tensor(class_weights).float()
+        self.register_buffer("class_weights", weights, persistent=False)
+        self._val_predictions: list[Tensor] = []
+        self._val_labels: list[Tensor] = []
 
     def forward(self, inputs: Any) -> Tensor:
         """Class logits ``[B, num_classes]`` of a batch of the encoder's modality."""
@@ -199,7 +217,7 @@ class FineTuneClassifier(L.LightningModule):
     def _loss(self, logits: Tensor, labels: Tensor) -> Tensor:
         if self.multilabel:
             return F.binary_cross_entropy_with_logits(logits, labels.float())
-        return F.cross_entropy(logits, labels.long())
+        return F.cross_entropy(logits, labels.long(), weight=self.class_weights)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         logits = self(batch[self.modality])
@@ -214,6 +232,20 @@ class FineTuneClassifier(L.LightningModule):
         self.log("val/loss", self._loss(logits, labels), batch_size=size, sync_dist=True)
         accuracy = _accuracy(logits, labels, self.multilabel)
         self.log(MONITOR, accuracy, prog_bar=True, batch_size=size, sync_dist=True)
+        if not self.multilabel:
+            self._val_predictions.append(logits.argmax(dim=1).detach().cpu())
+            self._val_labels.append(labels.detach().long().cpu())
+
+    def on_validation_epoch_end(self) -> None:
+        """Log ``val/macro_f1`` over the whole validation epoch (single-label tasks)."""
+        if not self._val_predictions:
+            return
+        predicted = cast(Tensor, self.all_gather(torch.cat(self._val_predictions))).reshape(-1)
+        labels = cast(Tensor, self.all_gather(torch.cat(self._val_labels))).reshape(-1)
+        self._val_predictions.clear()
+        self._val_labels.clear()
+        score = selection_score("macro_f1", labels.cpu().numpy(), predicted.cpu().numpy())
+        self.log(MONITORS["macro_f1"], score, prog_bar=True)
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Tensor]:
         """Class probabilities (softmax, or sigmoid when multi-label) and labels, on the CPU."""
@@ -236,9 +268,9 @@ class FineTuneClassifier(L.LightningModule):
 
 
 class BestValidationWeights(Callback):
-    """Keep, in memory, the weights of the epoch with the best validation accuracy.
+    """Keep, in memory, the weights of the epoch with the best validation ``monitor``.
 
-    Ties go to the earlier epoch. ``history`` holds the validation accuracy of every epoch.
+    Ties go to the earlier epoch. ``history`` holds the monitored score of every epoch.
     """
 
     def __init__(self, monitor: str = MONITOR) -> None:
@@ -261,19 +293,43 @@ class BestValidationWeights(Callback):
             }
 
 
-def _training_set(dataset: Dataset, train_indices: np.ndarray | None) -> Dataset:
-    if train_indices is None:
+def balanced_class_weights(labels: np.ndarray, num_classes: int) -> list[float]:
+    """Cross-entropy weights inversely proportional to class frequency (scikit-learn's
+    ``class_weight="balanced"``: ``n_samples / (n_present_classes * count)``).
+
+    Args:
+        labels: ``[N]`` training labels in ``[0, num_classes)``.
+        num_classes: Number of classes; a class absent from ``labels`` gets weight 1 (it never
+            appears as a target, so its weight does not matter).
+
+    Returns:
+        One weight per class.
+    """
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
+    present = counts > 0
+    weights = np.ones(num_classes)
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return weights.tolist()
+
+
+def _subset(dataset: Dataset, indices: np.ndarray | None, name: str, split: str) -> Dataset:
+    if indices is None:
         return dataset
-    indices = np.asarray(train_indices)
+    indices = np.asarray(indices)
     size = len(dataset)  # type: ignore[arg-type]
     if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
         raise ValueError(
-            f"train_indices must be a non-empty 1-D integer array, got {indices.dtype} "
+            f"{name} must be a non-empty 1-D integer array, got {indices.dtype} "
             f"of shape {indices.shape}"
         )
     if indices.min() < 0 or indices.max() >= size:
-        raise ValueError(f"train_indices must lie in [0, {size}), the training split's size")
+        raise ValueError(f"{name} must lie in [0, {size}), the {split} split's size")
     return Subset(dataset, indices.tolist())
+
+
+def _dataset_labels(dataset: Dataset) -> np.ndarray:
+    """Labels of every sample of a (small, few-shot) dataset, read sample by sample."""
+    return np.asarray([int(dataset[i]["label"]) for i in range(len(dataset))])  # type: ignore[arg-type]
 
 
 def _test_metrics(
@@ -300,13 +356,17 @@ def finetune(
     multilabel: bool = False,
     seed: int = 0,
     accelerator: str = "auto",
+    val_indices: np.ndarray | None = None,
+    select_on: SelectOn = "accuracy",
+    class_weight: ClassWeight = None,
 ) -> dict[str, float]:
     """Fine-tune a copy of ``encoder`` with a linear head, choose the epoch on validation.
 
     Trains on the training split (or the samples ``train_indices`` of it: the label budget),
-    shuffled, for ``max_epochs``; validates after every epoch and keeps the weights of the
-    epoch with the best validation accuracy; then, and only then, predicts the test split once
-    with those weights.
+    shuffled, for ``max_epochs``; validates (on the samples ``val_indices`` of the validation
+    split, or all of it) after every epoch and keeps the weights of the epoch with the best
+    validation ``select_on``; then, and only then, predicts the test split once with those
+    weights.
 
     Args:
         encoder: The (pretrained) encoder; it is copied, never modified.
@@ -324,21 +384,45 @@ def finetune(
         multilabel: Multi-label task (sigmoid outputs, binary cross-entropy).
         seed: Seeds the head, the data order and stochastic layers.
         accelerator: Lightning accelerator (``"auto"``, ``"cpu"``, ``"gpu"``...).
+        val_indices: Indices into the validation split's dataset that choose the epoch (a
+            few-shot user's small validation set); all when None.
+        select_on: Validation metric that chooses the epoch; ``"macro_f1"`` for imbalanced
+            single-label tasks.
+        class_weight: ``"balanced"`` weights the cross-entropy inversely to each class's
+            frequency in the training samples (single-label tasks).
 
     Returns:
         Test metrics of the chosen epoch: ``accuracy``, ``balanced_accuracy``, ``macro_f1`` and,
         for a binary task, ``auroc`` (multi-label: ``accuracy`` per label, ``mAP``,
-        ``micro_f1``); plus ``val_accuracy`` and ``best_epoch`` (0-based) that chose it, and
-        ``train_samples``.
+        ``micro_f1``); plus ``val_score`` (its validation ``select_on``), ``best_epoch``
+        (0-based) that chose it, and ``train_samples``.
 
     Raises:
-        ValueError: When ``train_indices`` is malformed or ``max_epochs`` is below 1.
+        ValueError: When ``train_indices`` or ``val_indices`` is malformed, ``max_epochs`` is
+            below 1, or ``select_on``/``class_weight`` asks for a single-label metric of a
+            multi-label task.
     """
     if max_epochs < 1:
         raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
+    if multilabel and (select_on != "accuracy" or class_weight is not None):
+        raise ValueError("select_on='macro_f1' and class_weight need a single-label task")
+    if select_on not in MONITORS:
+        raise ValueError(f"select_on must be one of {sorted(MONITORS)}, got {select_on!r}")
     L.seed_everything(seed, verbose=False)
     split_loader = datamodule.split_dataloader("train")
-    train_set = _training_set(split_loader.dataset, train_indices)
+    train_set = _subset(split_loader.dataset, train_indices, "train_indices", "training")
+    val_loader = datamodule.split_dataloader("val")
+    val_set = _subset(val_loader.dataset, val_indices, "val_indices", "validation")
+    if val_indices is not None:
+        val_loader = DataLoader(
+            val_set,
+            batch_size=val_loader.batch_size,
+            collate_fn=val_loader.collate_fn,
+            num_workers=val_loader.num_workers,
+        )
+    weights = None
+    if class_weight == "balanced":
+        weights = balanced_class_weights(_dataset_labels(train_set), num_classes)
     size = len(train_set)  # type: ignore[arg-type]
     batch_size = min(batch_size or split_loader.batch_size or 64, size)
     train_loader = DataLoader(
@@ -357,8 +441,9 @@ def finetune(
         weight_decay=weight_decay,
         warmup_ratio=warmup_ratio,
         multilabel=multilabel,
+        class_weights=weights,
     )
-    best = BestValidationWeights()
+    best = BestValidationWeights(MONITORS[select_on])
     with tempfile.TemporaryDirectory(prefix="finetune-") as root:
         trainer = L.Trainer(
             max_epochs=max_epochs,
@@ -373,7 +458,7 @@ def finetune(
             callbacks=[best],
             default_root_dir=root,
         )
-        trainer.fit(model, train_loader, datamodule.split_dataloader("val"))
+        trainer.fit(model, train_loader, val_loader)
         if best.best_state is None:
             raise RuntimeError("no validation epoch finished; nothing to choose from")
         model.load_state_dict(best.best_state)
@@ -383,9 +468,7 @@ def finetune(
     scores = torch.cat([out["scores"] for out in outputs]).numpy()
     labels = torch.cat([out["label"] for out in outputs]).numpy()
     metrics = _test_metrics(scores, labels, num_classes, multilabel)
-    metrics.update(
-        val_accuracy=best.best_score, best_epoch=float(best.best_epoch), train_samples=size
-    )
+    metrics.update(val_score=best.best_score, best_epoch=float(best.best_epoch), train_samples=size)
     return metrics
 
 

@@ -86,6 +86,9 @@ class MAE(SSLMethod):
         norm_target: Normalise each target patch by its own mean and variance.
         target_dim: Per-token target width; inferred from the tokenizer's ``target_dim``
             attribute when ``None``.
+        huber_delta: Score reconstructions with the Huber loss switching to absolute error at
+            this error (see :class:`~foundations.objectives.mae.MAELoss`), for heavy-tailed
+            targets such as photometry; None keeps MAE's squared error.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class MAE(SSLMethod):
         weight_decay: float = 0.05,
         warmup_ratio: float = 0.1,
         final_lr_ratio: float = 0.01,
+        huber_delta: float | None = None,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio, betas=(0.9, 0.95))
         self.save_config("encoder", "augment")
@@ -121,7 +125,7 @@ class MAE(SSLMethod):
         self.decoder = MAEDecoder(
             encoder.out_dim, int(target_dim), decoder_dim, decoder_depth, decoder_heads
         )
-        self.criterion = MAELoss(norm_target=norm_target)
+        self.criterion = MAELoss(norm_target=norm_target, huber_delta=huber_delta)
 
     def reconstruction_loss(self, inputs: Any) -> Tensor:
         """Mask, encode the visible tokens, decode, and score the hidden ones.

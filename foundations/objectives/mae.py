@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from foundations.objectives import distributed
@@ -24,19 +25,34 @@ class MAELoss(nn.Module):
 
     - [0] MAE, 2021, https://arxiv.org/abs/2111.06377
 
+    With ``huber_delta`` the squared error becomes the Huber loss (``0.5 e^2`` up to
+    ``|e| = delta``, linear beyond), for targets with heavy tails: in survey photometry a few
+    per cent of the observations (eclipses, bad frames) otherwise carry most of the squared
+    error, and the model spends its capacity on them.
+
     Args:
         norm_target: Standardise each target patch before comparing.
         eps: Added to the variance in the standardisation.
+        huber_delta: Switch from squared to absolute error at this error (target units);
+            None keeps the squared error of MAE.
+
+    Raises:
+        ValueError: On a non-positive ``huber_delta``.
 
     Examples:
         >>> loss_fn = MAELoss(norm_target=True)
         >>> loss = loss_fn(decoder_out, patches, mask)
     """
 
-    def __init__(self, norm_target: bool = False, eps: float = 1e-6) -> None:
+    def __init__(
+        self, norm_target: bool = False, eps: float = 1e-6, huber_delta: float | None = None
+    ) -> None:
         super().__init__()
+        if huber_delta is not None and huber_delta <= 0:
+            raise ValueError(f"huber_delta must be positive, got {huber_delta}")
         self.norm_target = norm_target
         self.eps = eps
+        self.huber_delta = huber_delta
 
     def forward(
         self,
@@ -77,8 +93,12 @@ class MAELoss(nn.Module):
             target = target.masked_fill(~target_mask.bool(), 0.0)
         if self.norm_target:
             target = self._normalise(target, target_mask)
-        squared = torch.where(weight, (pred - target) ** 2, 0.0)
-        return squared.sum() * distributed.global_mean_factor(weight.sum())
+        if self.huber_delta is None:
+            error = (pred - target) ** 2
+        else:
+            error = F.huber_loss(pred, target, reduction="none", delta=self.huber_delta)
+        error = torch.where(weight, error, 0.0)
+        return error.sum() * distributed.global_mean_factor(weight.sum())
 
     def _normalise(self, target: Tensor, target_mask: Tensor | None) -> Tensor:
         """Standardise each patch over its valid values (unbiased variance).

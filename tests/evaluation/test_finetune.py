@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -15,6 +17,8 @@ import evaluation.protocols.finetune as finetune_module
 from evaluation.cache import fingerprint_module
 from evaluation.protocols.finetune import (
     BestValidationWeights,
+    FineTuneClassifier,
+    balanced_class_weights,
     finetune,
     layer_decay_groups,
     reinitialized,
@@ -126,8 +130,8 @@ class RecordedSplits:
 class RecordedBest(BestValidationWeights):
     instances: list[BestValidationWeights] = []
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, monitor: str = finetune_module.MONITOR) -> None:
+        super().__init__(monitor)
         RecordedBest.instances.append(self)
 
 
@@ -155,7 +159,7 @@ def test_finetune_learns_and_reads_test_only_after_choosing_on_val(
     history = RecordedBest.instances[-1].history
     assert len(history) == 15
     assert result["best_epoch"] == int(np.argmax(history))
-    assert result["val_accuracy"] == max(history)
+    assert result["val_score"] == max(history)
     first_test = splits.log.index("test")
     assert set(splits.log[first_test:]) == {"test"}
     assert len(splits.log) - first_test == len(splits.datasets["test"])
@@ -198,4 +202,55 @@ def test_binary_tasks_report_auroc_and_multilabel_tasks_map() -> None:
     multilabel = finetune(
         encoder, ArraySplits(multi_hot), 3, multilabel=True, max_epochs=1, accelerator="cpu"
     )
-    assert {"accuracy", "mAP", "micro_f1", "val_accuracy"} <= set(multilabel)
+    assert {"accuracy", "mAP", "micro_f1", "val_score"} <= set(multilabel)
+
+
+def test_balanced_weights_match_scikit_learn_and_reach_the_loss() -> None:
+    labels = np.array([0, 0, 0, 0, 0, 0, 2, 2, 3])
+    weights = balanced_class_weights(labels, num_classes=5)
+    expected = compute_class_weight("balanced", classes=np.array([0, 2, 3]), y=labels)
+    np.testing.assert_allclose([weights[0], weights[2], weights[3]], expected)
+    assert weights[1] == weights[4] == 1.0  # absent classes: never a target
+
+    model = FineTuneClassifier(tiny_encoder(depth=1), 5, class_weights=weights)
+    logits = torch.randn(9, 5, generator=torch.Generator().manual_seed(0))
+    targets = torch.as_tensor(labels)
+    weighted = F.cross_entropy(logits, targets, weight=torch.tensor(weights).float())
+    torch.testing.assert_close(model._loss(logits, targets), weighted)
+    assert not torch.allclose(weighted, F.cross_entropy(logits, targets))
+    with pytest.raises(ValueError, match="one weight per class"):
+        FineTuneClassifier(tiny_encoder(depth=1), 4, class_weights=weights)
+
+
+def test_few_shot_finetune_chooses_on_the_val_subset_by_macro_f1(
+    shapes: ShapesDataModule, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(finetune_module, "BestValidationWeights", RecordedBest)
+    splits = RecordedSplits(shapes)
+    assert shapes.train is not None
+    train_labels = shapes.train.labels.numpy()
+    # Imbalanced budget: 60 of class 0, 10 of each other class.
+    budget = np.concatenate(
+        [np.flatnonzero(train_labels == c)[: 60 if c == 0 else 10] for c in range(6)]
+    )
+    val_subset = np.arange(0, 120, 2)
+    result = finetune(
+        tiny_encoder(depth=1, pool="mean"),
+        splits,
+        shapes.num_classes,
+        train_indices=budget,
+        val_indices=val_subset,
+        max_epochs=3,
+        select_on="macro_f1",
+        class_weight="balanced",
+        accelerator="cpu",
+    )
+    best = RecordedBest.instances[-1]
+    assert best.monitor == "val/macro_f1"
+    assert result["val_score"] == max(best.history) and 0.0 <= result["val_score"] <= 1.0
+    assert splits.log.count("val") == 3 * len(val_subset)  # only the subset chooses
+    assert result["train_samples"] == len(budget)
+    with pytest.raises(ValueError, match="val_indices"):
+        finetune(tiny_encoder(depth=1), shapes, 6, val_indices=np.array([-1]), accelerator="cpu")
+    with pytest.raises(ValueError, match="single-label"):
+        finetune(tiny_encoder(depth=1), shapes, 6, multilabel=True, select_on="macro_f1")

@@ -373,3 +373,24 @@ def test_mae_nothing_masked_is_graph_connected_zero() -> None:
     (pred,) = leaves((2, 3, 4), seed=17)
     loss = MAELoss()(pred, torch.randn(2, 3, 4), torch.zeros(2, 3, dtype=torch.bool))
     assert loss.item() == 0.0 and loss.requires_grad
+
+
+def test_mae_huber_matches_torch_and_bounds_the_pull_of_outliers() -> None:
+    (pred,) = leaves((2, 5, 3), seed=17)
+    generator = torch.Generator().manual_seed(18)
+    target = torch.randn(2, 5, 3, generator=generator)
+    target[0, 1, 0] = 50.0  # a bad frame: fifty sigma off
+    mask = torch.tensor([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1]], dtype=torch.bool)
+    ours = MAELoss(huber_delta=1.0)(pred, target, mask)
+    ref = F.huber_loss(pred[mask], target[mask], delta=1.0)
+    assert_same_value_and_grads(ours, ref, [pred])
+
+    # The outlier's gradient is capped at delta (divided by the count) instead of growing
+    # with its error, as it does under the squared error.
+    (huber_grad,) = grads(MAELoss(huber_delta=1.0)(pred, target, mask), [pred])
+    (squared_grad,) = grads(MAELoss()(pred, target, mask), [pred])
+    count = int(mask.sum()) * 3
+    assert huber_grad[0, 1, 0].abs().item() == pytest.approx(1.0 / count)
+    assert squared_grad[0, 1, 0].abs().item() > 40 * 2 / count
+    with pytest.raises(ValueError, match="huber_delta"):
+        MAELoss(huber_delta=0.0)
