@@ -29,7 +29,9 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FOUNDATIONS_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.mark.parametrize("recipe", ["mae_lightcurves", "simclr_lightcurves"])
+@pytest.mark.parametrize(
+    "recipe", ["mae_lightcurves", "mae_lightcurves_full", "simclr_lightcurves"]
+)
 def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
     args = [
         "fit",
@@ -63,10 +65,22 @@ def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
         "false",
         "--trainer.accelerator",
         "cpu",
+        # The full-size recipe's GPU settings, on one CPU process:
+        "--trainer.devices",
+        "1",
+        "--trainer.strategy",
+        "auto",
+        "--trainer.precision",
+        "32-true",
+        "--data.init_args.num_workers",
+        "0",
     ]
     cli = FoundationsCLI(args=args)
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
+    if recipe == "mae_lightcurves_full":
+        assert len(cli.model.encoder.trunk.blocks) == 8
+        assert cli.model.encoder.embed_dim == 256
 
 
 def test_plugin_lists_the_asas_benchmark() -> None:
