@@ -30,7 +30,8 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    "recipe", ["mae_lightcurves", "mae_lightcurves_full", "simclr_lightcurves"]
+    "recipe",
+    ["mae_lightcurves", "mae_lightcurves_full", "simclr_lightcurves", "simclr_lightcurves_full"],
 )
 def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
     args = [
@@ -78,7 +79,7 @@ def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
     cli = FoundationsCLI(args=args)
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
-    if recipe == "mae_lightcurves_full":
+    if recipe.endswith("_full"):
         assert len(cli.model.encoder.trunk.blocks) == 8
         assert cli.model.encoder.embed_dim == 256
 
