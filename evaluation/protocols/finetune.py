@@ -294,8 +294,9 @@ class BestValidationWeights(Callback):
 
 
 def balanced_class_weights(labels: np.ndarray, num_classes: int) -> list[float]:
-    """Cross-entropy weights inversely proportional to class frequency (scikit-learn's
-    ``class_weight="balanced"``: ``n_samples / (n_present_classes * count)``).
+    """Cross-entropy weights inversely proportional to class frequency.
+
+    scikit-learn's ``class_weight="balanced"``: ``n_samples / (n_present_classes * count)``.
 
     Args:
         labels: ``[N]`` training labels in ``[0, num_classes)``.
