@@ -9,10 +9,7 @@
   that irregular cadences and periods survive (no binning onto a grid);
 * ``padding_mask``: ``~mask``;
 * ``target`` / ``target_mask``: the normalised value of each observation ``[B, L, 1]`` and
-  ``mask[..., None]``, for masked modelling;
-* ``mask_key``: with ``object_features``, each observation's phase in ``[0, 1)`` at the folded
-  period, so that ``MAE(masking="block")`` can hide one contiguous stretch of the folded light
-  curve (None without a period).
+  ``mask[..., None]``, for masked modelling.
 
 Time encoding: with ``F = embed_dim // 2`` periods ``P_k`` spaced geometrically from
 ``min_period_days`` to ``max_period_days``, ``pos[..., k] = sin(2 pi t / P_k)`` and
@@ -218,9 +215,8 @@ class ObservationTokenizer(nn.Module):
 
     def _object_terms(
         self, inputs: Mapping[str, Tensor], time: Tensor, dtype: torch.dtype
-    ) -> tuple[Tensor, Tensor]:
-        """Phase encoding at each object's period plus its object embedding, ``[B, L, D]``,
-        and the phase itself, ``[B, L]`` in ``[0, 1)``."""
+    ) -> Tensor:
+        """Phase encoding at each object's period plus its object embedding, ``[B, L, D]``."""
         assert self.phase_proj is not None and self.object_proj is not None
         missing = [key for key in ("period", "power", "scale") if key not in inputs]
         if missing:
@@ -241,8 +237,7 @@ class ObservationTokenizer(nn.Module):
         )
         if self.object_frequencies:
             summary = multiscale_sinusoids(summary, self.object_inverse_wavelengths.to(dtype))
-        terms = self.phase_proj(phase) + self.object_proj(summary)[:, None, :]
-        return terms, cycles.float()
+        return self.phase_proj(phase) + self.object_proj(summary)[:, None, :]
 
     def forward(self, inputs: Mapping[str, Tensor]) -> TokenBatch:
         """Tokenize a batch of light curves.
@@ -273,10 +268,8 @@ class ObservationTokenizer(nn.Module):
         features = torch.stack([value, error, torch.log(error.clamp(min=MIN_ERROR))], dim=-1)
         tokens = self.content(features) + self.band_embed(band)
         time = torch.where(mask, inputs["time"], torch.zeros_like(inputs["time"]))
-        phase = None
         if self.phase_proj is not None and self.object_proj is not None:
-            terms, phase = self._object_terms(inputs, time, dtype)
-            tokens = tokens + terms
+            tokens = tokens + self._object_terms(inputs, time, dtype)
         pos = sinusoidal_time_encoding(time, self.inverse_periods, tokens.dtype)
         return TokenBatch(
             tokens=tokens,
@@ -284,5 +277,4 @@ class ObservationTokenizer(nn.Module):
             padding_mask=~mask,
             target=value[..., None],
             target_mask=mask[..., None],
-            mask_key=phase,
         )

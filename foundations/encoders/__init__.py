@@ -1,7 +1,7 @@
 """Encoders: the tokenizer contract, a timm-block trunk with SDPA, pooling and token dropping."""
 
 from foundations.encoders.encoder import Encoder, EncoderOutput
-from foundations.encoders.masking import cyclic_block_scores, random_keep_index
+from foundations.encoders.masking import random_keep_index
 from foundations.encoders.pooling import AttentionPool, masked_max, masked_mean
 from foundations.encoders.tokens import TokenBatch, Tokenizer
 from foundations.encoders.trunk import TransformerTrunk
@@ -13,7 +13,6 @@ __all__ = [
     "TokenBatch",
     "Tokenizer",
     "TransformerTrunk",
-    "cyclic_block_scores",
     "masked_max",
     "masked_mean",
     "random_keep_index",

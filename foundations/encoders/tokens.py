@@ -25,9 +25,6 @@ class TokenBatch:
             values), or ``None`` when the tokenizer has no reconstruction target.
         target_mask: ``[B, N, P]`` bool, ``True`` where a target value is valid (for example
             not nodata). ``None`` means every target value is valid.
-        mask_key: ``[B, N]`` cyclic coordinate of each token in ``[0, 1)`` (for example the
-            phase of an observation in its star's period) along which block masking hides one
-            contiguous interval; ``None`` when the tokenizer defines none.
     """
 
     tokens: Tensor
@@ -35,7 +32,6 @@ class TokenBatch:
     padding_mask: Tensor | None = None
     target: Tensor | None = None
     target_mask: Tensor | None = None
-    mask_key: Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -58,7 +54,6 @@ class TokenBatch:
             padding_mask=take(self.padding_mask),
             target=take(self.target),
             target_mask=take(self.target_mask),
-            mask_key=take(self.mask_key),
         )
 
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from foundations.encoders.encoder import Encoder
-from foundations.encoders.masking import cyclic_block_scores, hidden_index, random_keep_index
+from foundations.encoders.masking import hidden_index, random_keep_index
 from foundations.encoders.tokens import TokenBatch, gather_tokens
 from foundations.encoders.trunk import TransformerTrunk
 from foundations.methods.base import SSLMethod
 from foundations.methods.views import batch_size_of, make_view
 from foundations.objectives.mae import MAELoss
-
-Masking = Literal["random", "block"]
-"""How MAE chooses the hidden tokens (see :class:`MAE`)."""
 
 
 class MAEDecoder(nn.Module):
@@ -92,14 +89,6 @@ class MAE(SSLMethod):
         huber_delta: Score reconstructions with the Huber loss switching to absolute error at
             this error (see :class:`~foundations.objectives.mae.MAELoss`), for heavy-tailed
             targets such as photometry; None keeps MAE's squared error.
-        masking: ``"random"`` hides a uniformly random subset of tokens (MAE); ``"block"``
-            hides one contiguous interval of the tokenizer's cyclic ``mask_key`` per sample
-            (:func:`~foundations.encoders.masking.cyclic_block_scores`), for tokenizers that
-            define one (the light-curve tokenizer: the folded phase).
-
-    Raises:
-        ValueError: When the tokenizer has no ``target_dim``, ``norm_target`` would zero
-            one-value targets, or ``masking`` is unknown.
     """
 
     def __init__(
@@ -117,11 +106,8 @@ class MAE(SSLMethod):
         warmup_ratio: float = 0.1,
         final_lr_ratio: float = 0.01,
         huber_delta: float | None = None,
-        masking: Masking = "random",
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio, betas=(0.9, 0.95))
-        if masking not in ("random", "block"):
-            raise ValueError(f"masking must be 'random' or 'block', got {masking!r}")
         self.save_config("encoder", "augment")
         target_dim = target_dim or getattr(encoder.tokenizer, "target_dim", None)
         if not target_dim:
@@ -140,7 +126,6 @@ class MAE(SSLMethod):
             encoder.out_dim, int(target_dim), decoder_dim, decoder_depth, decoder_heads
         )
         self.criterion = MAELoss(norm_target=norm_target, huber_delta=huber_delta)
-        self.masking = masking
 
     def reconstruction_loss(self, inputs: Any) -> Tensor:
         """Mask, encode the visible tokens, decode, and score the hidden ones.
@@ -156,21 +141,12 @@ class MAE(SSLMethod):
                 f"target={'set' if tokens.target is not None else 'None'}, "
                 f"pos={'set' if tokens.pos is not None else 'None'}"
             )
-        scores = None
-        if self.masking == "block":
-            if tokens.mask_key is None:
-                raise ValueError(
-                    f"MAE(masking='block') needs a tokenizer that returns `mask_key`; "
-                    f"{type(self.encoder.tokenizer).__name__} returned None"
-                )
-            scores = cyclic_block_scores(tokens.mask_key)
         keep_index, mask = random_keep_index(
             tokens.batch_size,
             tokens.num_tokens,
             self.mask_ratio,
             tokens.padding_mask,
             device=tokens.tokens.device,
-            scores=scores,
         )
         visible = self.encoder.encode_tokens(tokens, keep_index).tokens
         # Only hidden tokens are scored, so only they go through the output layer and the loss.

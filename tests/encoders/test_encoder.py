@@ -10,7 +10,6 @@ from foundations.encoders import (
     Encoder,
     TokenBatch,
     TransformerTrunk,
-    cyclic_block_scores,
     masked_max,
     random_keep_index,
 )
@@ -126,25 +125,3 @@ def test_masked_max_ignores_padding_and_empty_samples() -> None:
     pooled = masked_max(tokens, padding)
     assert torch.equal(pooled, torch.tensor([[3.0, 2.0], [0.0, 0.0]]))
     assert torch.equal(masked_max(tokens, None), tokens.amax(dim=1))
-
-
-def test_cyclic_block_scores_hide_one_contiguous_arc_and_never_keep_padding() -> None:
-    generator = torch.Generator().manual_seed(0)
-    key = torch.rand(6, 40, generator=generator)  # e.g. phases, in no particular token order
-    padding = torch.zeros(6, 40, dtype=torch.bool)
-    padding[:, 36:] = True
-    scores = cyclic_block_scores(key, generator=generator)
-    keep, mask = random_keep_index(6, 40, 0.5, padding, scores=scores)
-    assert keep.shape == (6, 20) and bool((keep < 36).all())
-    assert not bool((mask & padding).any())
-    for b in range(6):
-        real = ~padding[b]
-        order = key[b][real].argsort()
-        hidden = mask[b][real][order]
-        # Around the circle of phases, hidden and kept tokens change over exactly twice: one
-        # hidden arc, one kept arc (random masking would alternate many times).
-        changes = int((hidden != hidden.roll(1)).sum())
-        assert changes == 2, (b, hidden.int().tolist())
-    _, random_mask = random_keep_index(6, 40, 0.5, padding, generator=generator)
-    order = key[0][:36].argsort()
-    assert int((random_mask[0][:36][order] != random_mask[0][:36][order].roll(1)).sum()) > 2

@@ -14,8 +14,6 @@ from sklearn.metrics import balanced_accuracy_score
 from domains.astronomy.baselines import light_curve_features
 from domains.astronomy.datamodules import PhotometryTableDataModule
 from domains.astronomy.tokenizer import ObservationTokenizer, multiscale_sinusoids
-from foundations.encoders import Encoder
-from foundations.methods import MAE
 
 PERIODS = {"a": 0.61, "b": 3.7, "c": 17.0}
 
@@ -144,35 +142,3 @@ def test_fold_factor_tells_alternate_cycles_apart() -> None:
     assert torch.allclose(two_periods, tokens, atol=1e-5)
     with pytest.raises(ValueError, match="fold_factor"):
         ObservationTokenizer(embed_dim=16, object_features=True, fold_factor=0)
-
-
-def test_mask_key_is_the_folded_phase_and_block_mae_hides_one_stretch_of_it() -> None:
-    torch.manual_seed(0)
-    tokenizer = ObservationTokenizer(embed_dim=16, object_features=True, fold_factor=2)
-    inputs = _photometry(2.0)
-    phase = tokenizer(inputs).mask_key
-    assert phase is not None
-    expected = torch.remainder(inputs["time"] / 4.0, 1.0).float()  # folded at 2 x 2 days
-    torch.testing.assert_close(phase, expected, atol=1e-6, rtol=0)
-    assert ObservationTokenizer(embed_dim=16)(inputs).mask_key is None  # no period, no phase
-
-    encoder = Encoder(tokenizer, depth=1, num_heads=2, pool="mean")
-    mae = MAE(encoder, mask_ratio=0.5, decoder_dim=16, decoder_depth=1, norm_target=False)
-    block = MAE(
-        encoder,
-        mask_ratio=0.5,
-        decoder_dim=16,
-        decoder_depth=1,
-        norm_target=False,
-        masking="block",
-    )
-    assert torch.isfinite(block.reconstruction_loss(inputs))
-    assert torch.isfinite(mae.reconstruction_loss(inputs))
-    with pytest.raises(ValueError, match="mask_key"):
-        MAE(
-            Encoder(ObservationTokenizer(embed_dim=16), depth=1, num_heads=2),
-            norm_target=False,
-            masking="block",
-        ).reconstruction_loss(inputs)
-    with pytest.raises(ValueError, match="masking"):
-        MAE(encoder, norm_target=False, masking="phase")  # type: ignore[arg-type]
