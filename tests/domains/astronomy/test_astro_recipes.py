@@ -66,7 +66,7 @@ def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
         "false",
         "--trainer.accelerator",
         "cpu",
-        # The full-size recipe's GPU settings, on one CPU process:
+        # The full-size recipes' GPU settings, on one CPU process:
         "--trainer.devices",
         "1",
         "--trainer.strategy",
