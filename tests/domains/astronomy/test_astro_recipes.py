@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from cli_overrides import ONE_CPU_PROCESS
 
 from domains.astronomy.baselines import FEATURE_NAMES, periodogram_features
 from domains.astronomy.datamodules import PhotometryTableDataModule
@@ -64,17 +65,9 @@ def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
         "false",
         "--trainer.enable_progress_bar",
         "false",
-        "--trainer.accelerator",
-        "cpu",
-        # The full-size recipes' GPU settings, on one CPU process:
-        "--trainer.devices",
-        "1",
-        "--trainer.strategy",
-        "auto",
-        "--trainer.precision",
-        "32-true",
         "--data.init_args.num_workers",
         "0",
+        *ONE_CPU_PROCESS,  # the full-size recipes' GPU settings
     ]
     cli = FoundationsCLI(args=args)
     assert cli.trainer.global_step == 1

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_overrides import ONE_CPU_PROCESS
 
 from domains.astronomy.metadata_tokenizer import MetadataTokenizer
 from domains.astronomy.spectrum_tokenizer import SpectrumTokenizer
@@ -67,14 +68,7 @@ def test_full_size_recipe_builds(tmp_path: Path) -> None:
         str(RECIPES / "clip_trimodal_full.yaml"),
         "--data.init_args.path",  # shards (training from them: tests/data/test_streaming_*)
         str(tmp_path),
-        "--trainer.accelerator",
-        "cpu",
-        "--trainer.devices",
-        "1",
-        "--trainer.strategy",
-        "auto",
-        "--trainer.precision",
-        "32-true",
+        *ONE_CPU_PROCESS,
     ]
     cli = FoundationsCLI(args=args, run=False)
     encoders = cli.model.encoders

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cli_overrides import ONE_CPU_PROCESS
 
 from foundations.cli.lightning_cli import FoundationsCLI
 
@@ -72,22 +73,10 @@ def test_radiograph_recipes_run_on_a_medmnist_file(recipe: str, tmp_path: Path) 
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
 
 
-CPU_OVERRIDES = [
-    "--trainer.accelerator",
-    "cpu",
-    "--trainer.devices",
-    "1",
-    "--trainer.strategy",
-    "auto",
-    "--trainer.precision",
-    "32-true",
-]
-
-
 def test_full_size_ct_recipe_builds(tmp_path: Path) -> None:
     # It streams shards (training from them: tests/data/test_streaming_recipes.py).
     args = ["-c", str(RECIPES / "mae_vitb_ct.yaml"), "--data.init_args.path", str(tmp_path)]
-    cli = FoundationsCLI(args=[*args, *CPU_OVERRIDES], run=False)
+    cli = FoundationsCLI(args=[*args, *ONE_CPU_PROCESS], run=False)
     assert len(cli.model.encoder.trunk.blocks) == 12
     assert cli.model.encoder.embed_dim == 768
     volume = {"values": torch.zeros(1, 1, 96, 96, 96), "spacing": torch.full((1, 3), 1.5)}
@@ -97,6 +86,6 @@ def test_full_size_ct_recipe_builds(tmp_path: Path) -> None:
 def test_full_size_radiograph_recipe_builds(tmp_path: Path) -> None:
     npz = write_fake_medmnist(tmp_path / "fake.npz", size=224)
     args = ["-c", str(RECIPES / "dino_vitb_radiographs.yaml"), "--data.init_args.path", str(npz)]
-    cli = FoundationsCLI(args=[*args, *CPU_OVERRIDES], run=False)
+    cli = FoundationsCLI(args=[*args, *ONE_CPU_PROCESS], run=False)
     assert len(cli.model.encoder.trunk.blocks) == 12
     assert cli.model.num_local_views == 8

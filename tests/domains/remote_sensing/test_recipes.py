@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 import torch
+from cli_overrides import ONE_CPU_PROCESS
 from rasterio.transform import from_origin
 
 from domains.remote_sensing.tokenizer import WavelengthPatchTokenizer
@@ -130,14 +131,7 @@ def test_full_size_recipe_parses(tmp_path: Path) -> None:
         str(RECIPES / "mae_vitb_scenes.yaml"),
         "--data.init_args.path",
         str(tmp_path / "shards"),
-        "--trainer.accelerator",
-        "cpu",
-        "--trainer.devices",
-        "1",
-        "--trainer.strategy",
-        "auto",
-        "--trainer.precision",
-        "32-true",
+        *ONE_CPU_PROCESS,
     ]
     cli = FoundationsCLI(args=args, run=False)
     assert len(cli.model.encoder.trunk.blocks) == 12
