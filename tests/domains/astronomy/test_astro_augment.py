@@ -1,4 +1,4 @@
-"""LightCurveViews: cadence subsampling, error-driven noise, time shifts, padding."""
+"""LightCurveViews: cadence subsampling, error-driven noise, time shifts, padding, length cap."""
 
 from __future__ import annotations
 
@@ -91,9 +91,41 @@ def test_deterministic_under_seed() -> None:
         assert torch.equal(first[key], second[key])
 
 
+def test_max_observations_packs_a_random_subset_in_time_order() -> None:
+    torch.manual_seed(0)
+    inputs = batch(b=6, length=32, real=20)
+    inputs["value"] = inputs["time"] * 10  # each value identifies its observation
+    views = LightCurveViews(keep=(1.0, 1.0), noise_scale=0.0, shift_days=0.0, max_observations=8)
+    view = views(inputs)
+    for key in ("time", "value", "error", "band", "mask"):
+        assert view[key].shape == (6, 8)
+    assert view["extra"] is inputs["extra"]
+    assert torch.equal(view["mask"].sum(1), torch.tensor([0, 8, 8, 8, 8, 8]))
+    real = view["mask"]
+    assert torch.equal(view["value"][real], view["time"][real] * 10)
+    for row in range(1, 6):
+        times = view["time"][row]
+        assert (times.diff() > 0).all()  # time order kept
+        assert set(times.tolist()) <= set(inputs["time"][row, :20].tolist())  # real only
+    # Every real observation turns up in some view: a random subset, not a fixed crop.
+    seen = torch.cat([views(inputs)["time"][1:][real[1:]] for _ in range(30)])
+    assert set(seen.tolist()) == set(inputs["time"][0, :20].tolist())
+
+
+def test_max_observations_leaves_short_inputs_alone() -> None:
+    torch.manual_seed(0)
+    inputs = batch(length=32)
+    view = LightCurveViews(keep=(1.0, 1.0), shift_days=0.0, noise_scale=0.0, max_observations=64)(
+        inputs
+    )
+    for key in ("time", "value", "mask"):
+        assert torch.equal(view[key], inputs[key])
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
+        {"max_observations": 0},
         {"keep": (0.0, 0.5)},
         {"keep": (0.8, 0.5)},
         {"keep": (0.5, 1.5)},

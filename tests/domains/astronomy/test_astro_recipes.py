@@ -30,11 +30,8 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FOUNDATIONS_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.mark.parametrize(
-    "recipe",
-    ["mae_lightcurves", "mae_lightcurves_full", "simclr_lightcurves", "simclr_lightcurves_full"],
-)
-def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
+def fit_one_step(recipe: str, stars: Path, tmp_path: Path, *overrides: str) -> FoundationsCLI:
+    """One CPU training step of ``recipe`` on the generated stars, 64 observations each."""
     args = [
         "fit",
         "-c",
@@ -68,13 +65,46 @@ def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
         "--data.init_args.num_workers",
         "0",
         *ONE_CPU_PROCESS,  # the full-size recipes' GPU settings
+        *overrides,
     ]
     cli = FoundationsCLI(args=args)
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
+    return cli
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    ["mae_lightcurves", "mae_lightcurves_full", "simclr_lightcurves", "simclr_lightcurves_full"],
+)
+def test_recipes_run(recipe: str, stars: Path, tmp_path: Path) -> None:
+    cli = fit_one_step(recipe, stars, tmp_path)
     if recipe.endswith("_full"):
         assert len(cli.model.encoder.trunk.blocks) == 8
         assert cli.model.encoder.embed_dim == 256
+
+
+def test_full_recipe_trains_on_random_subsets_of_long_light_curves(
+    stars: Path, tmp_path: Path
+) -> None:
+    """The override the full-size recipe documents for surveys with thousands of points."""
+    seen: list[int] = []
+    cli = fit_one_step(
+        "mae_lightcurves_full",
+        stars,
+        tmp_path,
+        "--model.init_args.augment.init_args.max_observations",
+        "16",
+    )
+    assert cli.model.augment.max_observations == 16
+    cli.model.augment.register_forward_hook(
+        lambda module, args, view: seen.append(view["time"].shape[1])
+    )
+    batch = next(iter(cli.datamodule.train_dataloader()))
+    assert batch["photometry"]["time"].shape[1] == 64
+    loss = cli.model.reconstruction_loss(cli.model.augment(batch["photometry"]))
+    assert torch.isfinite(loss)
+    assert seen == [16]
 
 
 def test_plugin_lists_the_asas_benchmark() -> None:
