@@ -81,7 +81,8 @@ class Benchmark:
         seeds: Seeds for the label subsets.
         raw_baseline: Also probe the flattened raw inputs (tensor modalities only).
         classical_baseline: Import path of ``fn(datamodule) -> {split: (X, y)}``: the field's
-            hand-made features, probed like an encoder.
+            hand-made features, probed like an encoder; or a list of such paths, each its own
+            candidate (a standard baseline next to a stronger one).
         classical_classifier: ``"gradient_boosting"`` adds a gradient-boosted-trees probe
             (full labels and label efficiency) on the classical features, as the field's
             classical pipelines do; ``"linear"`` (default) uses the shared probes only.
@@ -113,7 +114,7 @@ class Benchmark:
     label_fractions: tuple[float, ...] = (0.01, 0.1, 1.0)
     seeds: tuple[int, ...] = (0, 1, 2)
     raw_baseline: bool = True
-    classical_baseline: str | None = None
+    classical_baseline: str | tuple[str, ...] | None = None
     classical_classifier: Literal["linear", "gradient_boosting"] = "linear"
     primary_metric: str = "accuracy"
     balanced_probes: bool = False
@@ -128,6 +129,15 @@ class Benchmark:
     def probe_select_on(self) -> SelectOn:
         """Validation metric of the linear and boosted-trees probes (``balanced_probes``)."""
         return "macro_f1" if self.balanced_probes else "accuracy"
+
+    @property
+    def classical_baselines(self) -> tuple[str, ...]:
+        """Import paths of the classical feature functions (``classical_baseline``)."""
+        if self.classical_baseline is None:
+            return ()
+        if isinstance(self.classical_baseline, str):
+            return (self.classical_baseline,)
+        return tuple(self.classical_baseline)
 
     @property
     def probe_class_weight(self) -> ClassWeight:
@@ -157,6 +167,10 @@ class Benchmark:
         for key in keys:
             if key in data:
                 data[key] = tuple(data[key])
+        if isinstance(data.get("classical_baseline"), Sequence) and not isinstance(
+            data["classical_baseline"], str
+        ):
+            data["classical_baseline"] = tuple(data["classical_baseline"])
         bad = [p for p in data.get("protocols", ()) if p not in PROTOCOLS]
         if bad:
             raise ValueError(f"benchmark {label!r}: unknown protocols {bad}; known: {PROTOCOLS}")

@@ -238,17 +238,16 @@ def run_benchmark(
                 candidates[twin_model.name] = _encoder_features(
                     twin_model, datamodule, dataset_id, cache, device
                 )
-    classical_label = None
     if benchmark.raw_baseline and modality is not None:
         raw_modality = modality
         candidates["raw inputs"] = lambda: _raw_features(datamodule, raw_modality)
-    if benchmark.classical_baseline:
-        classical_path = benchmark.classical_baseline
+    classical_labels: set[str] = set()
+    for classical_path in benchmark.classical_baselines:
         label = f"classical: {classical_path.rsplit('.', 1)[-1]}"
-        candidates[label] = lambda: classical_features(
-            classical_path, datamodule, dataset_id, cache
+        candidates[label] = partial(
+            classical_features, classical_path, datamodule, dataset_id, cache
         )
-        classical_label = label
+        classical_labels.add(label)
 
     results: dict[str, Any] = {
         "benchmark": asdict(benchmark) | {"datamodule": dict(benchmark.datamodule)},
@@ -271,7 +270,7 @@ def run_benchmark(
         features = make()
         features_of[name] = features
         results["candidates"][name] = _protocols(benchmark, features)
-        if name == classical_label and benchmark.classical_classifier == "gradient_boosting":
+        if name in classical_labels and benchmark.classical_classifier == "gradient_boosting":
             results["candidates"][f"{name} + gradient boosting"] = _boosting(benchmark, features)
     if "finetune" in benchmark.protocols:
         _finetune_protocol(benchmark, models, datamodule, features_of, results)

@@ -68,7 +68,12 @@ plugin = DomainPlugin(
             "split": "stratified random 60/20/20",
             # Irregular times and padding make flattened observations meaningless as features.
             "raw_baseline": False,
-            "classical_baseline": "domains.astronomy.baselines.periodogram_features",
+            # The Lomb-Scargle baseline, and the same with the folded light-curve shape,
+            # the strongest classical features we know for these classes.
+            "classical_baseline": [
+                "domains.astronomy.baselines.periodogram_features",
+                "domains.astronomy.baselines.periodogram_profile_features",
+            ],
             "classical_classifier": "gradient_boosting",
             "primary_metric": "macro_f1",
             # Nine classes from 81 to 5,000+ stars: class-weighted probes chosen on macro-F1,

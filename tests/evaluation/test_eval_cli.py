@@ -146,6 +146,34 @@ def test_finetune_and_classical_baselines_share_the_report(
     assert "## Fine-tuning" in (tmp_path / "report.md").read_text()
 
 
+def test_each_classical_baseline_is_its_own_candidate(checkpoint: Path, tmp_path: Path) -> None:
+    definition = {
+        **TINY_BENCHMARK,
+        "protocols": ["linear"],
+        "raw_baseline": False,
+        "classical_baseline": [
+            "foundations.toy.baselines.fourier_features",
+            "toy_classical.coarse_fourier_features",
+        ],
+        "classical_classifier": "gradient_boosting",
+    }
+    benchmark_file = tmp_path / "bench.yaml"
+    benchmark_file.write_text(yaml.safe_dump(definition))
+    args = ["eval", str(benchmark_file), "--model", str(checkpoint), "--no-random-baseline"]
+    assert main([*args, "--output", str(tmp_path), "--cache", str(tmp_path / "cache")]) == 0
+    candidates = json.loads((tmp_path / "results.json").read_text())["candidates"]
+    fine, coarse = "classical: fourier_features", "classical: coarse_fourier_features"
+    assert set(candidates) == {
+        display_name(str(checkpoint)),
+        fine,
+        f"{fine} + gradient boosting",
+        coarse,
+        f"{coarse} + gradient boosting",
+    }
+    # Two feature sets, two different probes: 64 against 16 Fourier magnitudes.
+    assert candidates[fine]["linear"] != candidates[coarse]["linear"]
+
+
 def test_similarity_and_anomaly_protocols(checkpoint: Path, tmp_path: Path) -> None:
     definition = {
         **TINY_BENCHMARK,

@@ -10,7 +10,11 @@ import pytest
 import torch
 from cli_overrides import ONE_CPU_PROCESS
 
-from domains.astronomy.baselines import FEATURE_NAMES, periodogram_features
+from domains.astronomy.baselines import (
+    FEATURE_NAMES,
+    periodogram_features,
+    periodogram_profile_features,
+)
 from domains.astronomy.datamodules import PhotometryTableDataModule
 from domains.astronomy.synthetic import write_variable_star_folder
 from evaluation.benchmark import registered_benchmarks
@@ -111,7 +115,10 @@ def test_plugin_lists_the_asas_benchmark() -> None:
     plugin = domains()["astronomy"]
     benchmark = plugin.benchmarks["asas"]
     assert benchmark["primary_metric"] == "macro_f1"
-    assert benchmark["classical_baseline"].endswith("periodogram_features")
+    assert [path.rsplit(".", 1)[-1] for path in benchmark["classical_baseline"]] == [
+        "periodogram_features",
+        "periodogram_profile_features",
+    ]
     assert "lightcurve_views" in plugin.transforms
     assert Path(plugin.recipes_dir, "mae_lightcurves.yaml").is_file()
 
@@ -151,6 +158,18 @@ def test_periodogram_features_recover_a_sinusoid_period(tmp_path: Path) -> None:
     np.testing.assert_allclose(x_test[:, 0], expected, atol=0.01)
     assert (x_test[:, 1] > 0.8).all()
     assert (x_test[:, FEATURE_NAMES.index("range_5_95")] > 0).all()
+
+    with_profile = periodogram_profile_features(datamodule, bins=16)
+    for split, (x, y) in with_profile.items():
+        assert x.shape == (len(y), len(FEATURE_NAMES) + 16), split
+        np.testing.assert_array_equal(x[:, : len(FEATURE_NAMES)], features[split][0])
+        np.testing.assert_array_equal(y, features[split][1])
+    # Folded at twice the period, a sinusoid shows two equal cycles: faintest bin first,
+    # the second minimum of light half the profile later.
+    profile = with_profile["test"][0][:, len(FEATURE_NAMES) :]
+    assert (profile.argmax(axis=1) == 0).all()
+    np.testing.assert_allclose(profile[:, 8], profile[:, 0], atol=0.5)
+    assert (profile[:, 4] < profile[:, 0] - 1.0).all()
 
 
 def test_asas_benchmark_has_no_raw_baseline() -> None:
