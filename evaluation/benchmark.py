@@ -171,6 +171,12 @@ class Benchmark:
             data["classical_baseline"], str
         ):
             data["classical_baseline"] = tuple(data["classical_baseline"])
+            names = [str(path).rsplit(".", 1)[-1] for path in data["classical_baseline"]]
+            if len(set(names)) < len(names):
+                raise ValueError(
+                    f"benchmark {label!r}: classical baselines need distinct function names "
+                    f"(each names its candidate), got {names}"
+                )
         bad = [p for p in data.get("protocols", ()) if p not in PROTOCOLS]
         if bad:
             raise ValueError(f"benchmark {label!r}: unknown protocols {bad}; known: {PROTOCOLS}")

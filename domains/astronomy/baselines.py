@@ -232,7 +232,13 @@ def light_curve_profile_features(
     batch: dict[str, Any], bins: int = 32, fold_factor: float = 2.0
 ) -> np.ndarray:
     """:func:`light_curve_features` followed by the :func:`folded_profile` at the same
-    Lomb-Scargle period, float32 ``[B, 9 + bins]``."""
+    Lomb-Scargle period, float32 ``[B, 9 + bins]``.
+
+    Args:
+        batch: A batch of :class:`~domains.astronomy.datamodules.PhotometryTableDataModule`.
+        bins: Phase bins of the profile.
+        fold_factor: Fold at this multiple of the Lomb-Scargle period.
+    """
     photometry = batch["photometry"]
     features, periods = _features_and_periods(batch)
     period = torch.from_numpy(periods[:, 0])

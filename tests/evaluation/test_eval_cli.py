@@ -195,6 +195,8 @@ def test_similarity_and_anomaly_protocols(checkpoint: Path, tmp_path: Path) -> N
 
 
 def test_protocol_requirements_are_checked() -> None:
+    with pytest.raises(ValueError, match="distinct function names"):
+        Benchmark.from_dict({**TINY_BENCHMARK, "classical_baseline": ["a.features", "b.features"]})
     with pytest.raises(ValueError, match="anomaly_classes"):
         Benchmark.from_dict({**TINY_BENCHMARK, "protocols": ["anomaly"]})
     with pytest.raises(ValueError, match="multilabel tasks support the linear protocol only"):
