@@ -32,8 +32,9 @@ from foundations.data import (
 )
 from foundations.io import atomic_save_npz, cache_root
 
-CACHE_VERSION = 1
-"""Bumped whenever the cached arrays change meaning; part of the cache key."""
+CACHE_VERSION = 2
+"""Bumped whenever the cached arrays change meaning; part of the cache key. 2: object ids are
+read as text, so tables whose ids parsed ambiguously as numbers are tokenised again."""
 
 PERIODS_VERSION = 1
 """Bumped whenever the cached periods change meaning (grid, cropping)."""

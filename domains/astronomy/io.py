@@ -48,7 +48,8 @@ class LightCurveTable:
     Rows of object ``i`` are ``offsets[i]:offsets[i + 1]`` of every column, in file order.
 
     Attributes:
-        ids: Object identifiers, shape ``[N]``, in order of first appearance in the file.
+        ids: Object identifiers as text (``str``), shape ``[N]``, in order of first appearance in
+            the file.
         offsets: Row offsets, shape ``[N + 1]``, ``offsets[0] == 0``, ``offsets[-1] == n_rows``.
         time: Observation times (days), shape ``[n_rows]``, float64.
         value: Magnitudes or fluxes, shape ``[n_rows]``, float64.
@@ -111,7 +112,7 @@ class LightCurveTable:
         }
 
 
-def _read_frame(path: Path, columns: list[str], numeric: list[str]) -> pd.DataFrame:
+def _read_frame(path: Path, columns: list[str], numeric: list[str], id_col: str) -> pd.DataFrame:
     suffix = _suffix(path)
     if suffix in PARQUET_SUFFIXES:
         if not _has_pyarrow():
@@ -136,6 +137,9 @@ def _read_frame(path: Path, columns: list[str], numeric: list[str]) -> pd.DataFr
             raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
         _check_columns(path, list(header.columns), columns)
         dtypes: dict[str, Any] = dict.fromkeys(numeric, np.float64)
+        # Identifiers as text: parsed as numbers, "007" and "7" would merge into one object,
+        # and a column mixing numbers and names could hold 7 and "7" as two.
+        dtypes[id_col] = str
         engine: Any = "pyarrow" if _has_pyarrow() else "c"
         try:
             frame = pd.read_csv(path, usecols=columns, dtype=dtypes, engine=engine)
@@ -194,9 +198,11 @@ def read_photometry_table(
         raise FileNotFoundError(f"{path}: no such file")
     numeric = [time_col, value_col, error_col]
     columns = [id_col, *numeric] + ([band_col] if band_col is not None else [])
-    frame = _read_frame(path, columns, numeric)
+    frame = _read_frame(path, columns, numeric, id_col)
 
     codes, uniques = pd.factorize(frame[id_col], sort=False)
+    if np.any(codes < 0):
+        raise ValueError(f"{path}: column {id_col!r} has missing values")
     counts = np.bincount(codes, minlength=len(uniques))
     offsets = np.zeros(len(uniques) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -221,7 +227,7 @@ def read_photometry_table(
     if np.any(codes < 0):
         raise ValueError(f"{path}: column {id_col!r} has missing object identifiers")
     return LightCurveTable(
-        ids=np.asarray(uniques),
+        ids=np.asarray(uniques).astype(str),
         offsets=offsets,
         time=column(time_col, np.float64),
         value=column(value_col, np.float64),

@@ -47,11 +47,11 @@ def test_long_csv_round_trip(tmp_path: Path, name: str) -> None:
     frame.to_csv(path, index=False)
     table = _read(path, band_col="band")
     assert len(table) == 3
-    assert table.object_ids.tolist() == [7, 3, 11]
+    assert table.object_ids.tolist() == ["7", "3", "11"]
     assert table.offsets.tolist() == [0, 3, 6, 7]
     assert table.n_rows == 7
     first = table.get(0)
-    assert first["object_id"] == 7
+    assert first["object_id"] == "7"
     np.testing.assert_array_equal(first["time"], [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(first["value"], [12.0, 12.1, 12.2])
     np.testing.assert_array_equal(first["error"], [0.01, 0.02, 0.06])
@@ -70,6 +70,25 @@ def test_string_ids_and_no_band(tmp_path: Path) -> None:
     assert table.object_ids.tolist() == ["star_7", "star_3", "star_11"]
     assert table.band.tolist() == [0] * 7
     assert table.time.flags.c_contiguous and table.time.dtype == np.float64
+
+
+def test_ids_are_text_so_distinct_spellings_stay_distinct(tmp_path: Path) -> None:
+    # As numbers, "007" and "7" would be one object; a column mixing numbers and names could
+    # also come back with 7 and "7" as two objects that print alike.
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "object_id,hjd,mag,mag_err\n007,1,10,0.1\n7,2,11,0.1\nsyn7,3,12,0.1\n7,4,13,0.1\n"
+    )
+    table = _read(path)
+    assert table.object_ids.tolist() == ["007", "7", "syn7"]
+    np.testing.assert_array_equal(table.get(1)["value"], [11.0, 13.0])
+
+
+def test_missing_ids_name_file(tmp_path: Path) -> None:
+    path = tmp_path / "noid.csv"
+    path.write_text("object_id,hjd,mag,mag_err\na,1,10,0.1\n,2,11,0.1\n")
+    with pytest.raises(ValueError, match=r"noid\.csv: column 'object_id' has missing values"):
+        _read(path)
 
 
 def test_missing_column_names_file(tmp_path: Path) -> None:
@@ -112,7 +131,7 @@ def test_parquet_needs_pyarrow_or_reads(tmp_path: Path) -> None:
             _read(path)
         return
     _long_frame().to_parquet(path)
-    assert _read(path).object_ids.tolist() == [7, 3, 11]
+    assert _read(path).object_ids.tolist() == ["7", "3", "11"]
 
 
 def _mission_fits(path: Path, telescope: str, extname: str) -> np.ndarray:
@@ -236,7 +255,9 @@ def test_real_asas_table() -> None:
     start = time.perf_counter()
     table = _read(ASAS / "photometry.csv.gz")
     elapsed = time.perf_counter() - start
-    labels = pd.read_csv(ASAS / "labels.csv", usecols=["object_id", "n_obs"])
+    labels = pd.read_csv(
+        ASAS / "labels.csv", usecols=["object_id", "n_obs"], dtype={"object_id": str}
+    )
     assert len(table) == len(labels) == 13_909
     assert table.n_rows == 6_334_240 == int(labels["n_obs"].sum())
     assert set(table.object_ids.tolist()) == set(labels["object_id"].tolist())

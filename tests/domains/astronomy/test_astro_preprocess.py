@@ -128,11 +128,11 @@ def test_tokenise_table_matches_per_object_pipeline(tmp_path: Path) -> None:
             np.testing.assert_allclose(tokens[key][i], ref[key], rtol=1e-6, atol=1e-6)
     ids = table.object_ids.tolist()
     n_obs = dict(zip(ids, tokens["n_obs"].tolist(), strict=True))
-    assert n_obs == {1: 40, 2: 5, 3: 17, 4: 0}
-    assert not tokens["mask"][ids.index(4)].any()
+    assert n_obs == {"1": 40, "2": 5, "3": 17, "4": 0}
+    assert not tokens["mask"][ids.index("4")].any()
     random = tokenise_table(table, 8, rng=np.random.default_rng(0))
     real = dict(zip(ids, random["mask"].sum(axis=1).tolist(), strict=True))
-    assert real == {1: 8, 2: 5, 3: 8, 4: 0}
+    assert real == {"1": 8, "2": 5, "3": 8, "4": 0}
 
 
 @pytest.mark.skipif(not (ASAS / "photometry.csv.gz").is_file(), reason="ASAS data absent")
