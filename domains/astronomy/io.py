@@ -201,8 +201,8 @@ def read_photometry_table(
     frame = _read_frame(path, columns, numeric, id_col)
 
     codes, uniques = pd.factorize(frame[id_col], sort=False)
-    if np.any(codes < 0):
-        raise ValueError(f"{path}: column {id_col!r} has missing values")
+    if np.any(codes < 0):  # before np.bincount, which rejects the -1 of a missing id
+        raise ValueError(f"{path}: column {id_col!r} has missing object identifiers")
     counts = np.bincount(codes, minlength=len(uniques))
     offsets = np.zeros(len(uniques) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -224,8 +224,6 @@ def read_photometry_table(
     else:
         band = np.zeros(len(frame), dtype=np.int64)
         band_names = ("",)
-    if np.any(codes < 0):
-        raise ValueError(f"{path}: column {id_col!r} has missing object identifiers")
     return LightCurveTable(
         ids=np.asarray(uniques).astype(str),
         offsets=offsets,

@@ -87,7 +87,9 @@ def test_ids_are_text_so_distinct_spellings_stay_distinct(tmp_path: Path) -> Non
 def test_missing_ids_name_file(tmp_path: Path) -> None:
     path = tmp_path / "noid.csv"
     path.write_text("object_id,hjd,mag,mag_err\na,1,10,0.1\n,2,11,0.1\n")
-    with pytest.raises(ValueError, match=r"noid\.csv: column 'object_id' has missing values"):
+    with pytest.raises(
+        ValueError, match=r"noid\.csv: column 'object_id' has missing object identifiers"
+    ):
         _read(path)
 
 
