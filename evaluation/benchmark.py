@@ -171,7 +171,7 @@ class Benchmark:
             data["classical_baseline"], str
         ):
             data["classical_baseline"] = tuple(data["classical_baseline"])
-            names = [str(path).rsplit(".", 1)[-1] for path in data["classical_baseline"]]
+            names = [classical_name(str(path)) for path in data["classical_baseline"]]
             if len(set(names)) < len(names):
                 raise ValueError(
                     f"benchmark {label!r}: classical baselines need distinct function names "
@@ -215,6 +215,12 @@ class Benchmark:
             return cls.from_dict(data)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: {error}") from error
+
+
+def classical_name(path: str) -> str:
+    """The function name of a classical baseline's import path, which names its candidate
+    (``"classical: <name>"``)."""
+    return path.rsplit(".", 1)[-1]
 
 
 def _prompts(label: str, value: Any) -> dict[str, tuple[str, ...]]:

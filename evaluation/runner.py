@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 from tqdm.auto import tqdm
 
-from evaluation.benchmark import Benchmark
+from evaluation.benchmark import Benchmark, classical_name
 from evaluation.cache import (
     EmbeddingCache,
     cached_embeddings,
@@ -243,7 +243,7 @@ def run_benchmark(
         candidates["raw inputs"] = lambda: _raw_features(datamodule, raw_modality)
     classical_labels: set[str] = set()
     for classical_path in benchmark.classical_baselines:
-        label = f"classical: {classical_path.rsplit('.', 1)[-1]}"
+        label = f"classical: {classical_name(classical_path)}"
         candidates[label] = partial(
             classical_features, classical_path, datamodule, dataset_id, cache
         )
