@@ -194,3 +194,51 @@ def test_mae_scores_hidden_tokens_only_with_the_same_loss_as_predicting_all() ->
     hidden = hidden_index(keep, tokens.num_tokens)
     assert hidden.shape == (tokens.batch_size, tokens.num_tokens - keep.shape[1])
     assert not (hidden[:, :, None] == keep[:, None, :]).any()  # disjoint from the kept ones
+
+
+def test_mae_pooled_context_reconstructs_through_the_embedding_alone() -> None:
+    from foundations.encoders.encoder import EncoderOutput
+
+    torch.manual_seed(0)
+    pooled = MAE(
+        tiny_encoder(),
+        mask_ratio=0.75,
+        decoder_dim=32,
+        decoder_depth=1,
+        norm_target=False,
+        decoder_context="pooled",
+    )
+    check_loss_decreases(pooled, steps=40)
+    tokens = MAE(
+        tiny_encoder(), mask_ratio=0.75, decoder_dim=32, decoder_depth=1, norm_target=False
+    )
+    images = fixed_batch()["image"]
+    for model, depends_on_tokens in ((pooled, False), (tokens, True)):
+        encode = model.encoder.encode_tokens
+
+        def scrambled(batch, keep_index=None, encode=encode):  # type: ignore[no-untyped-def]
+            out = encode(batch, keep_index)
+            return EncoderOutput(out.pooled, torch.randn_like(out.tokens), out.padding_mask)
+
+        torch.manual_seed(1)
+        reference = model.reconstruction_loss(images)
+        model.encoder.encode_tokens = scrambled  # same pooled embedding, other tokens
+        torch.manual_seed(1)
+        changed = model.reconstruction_loss(images)
+        del model.encoder.encode_tokens
+        assert torch.equal(reference, changed) != depends_on_tokens
+    with pytest.raises(ValueError, match="decoder_context"):
+        MAE(tiny_encoder(), target_dim=1, norm_target=False, decoder_context="cls")  # type: ignore[arg-type]
+
+
+def test_mae_pooled_context_survives_rows_whose_hidden_tokens_are_all_padding() -> None:
+    from foundations.encoders.tokens import TokenBatch
+    from foundations.methods.mae import MAEDecoder
+
+    decoder = MAEDecoder(encoder_dim=8, target_dim=1, embed_dim=8, depth=1, num_heads=2)
+    padding = torch.tensor([[False] * 6, [False, False, True, True, True, True]])
+    full = TokenBatch(tokens=torch.randn(2, 6, 8), pos=torch.randn(2, 6, 8), padding_mask=padding)
+    hidden = torch.tensor([[2, 3, 4, 5], [2, 3, 4, 5]])  # the second row: padding only
+    prediction = decoder.forward_from_summary(torch.randn(2, 8), full, hidden)
+    assert prediction.shape == (2, 4, 1)
+    assert torch.isfinite(prediction).all()
