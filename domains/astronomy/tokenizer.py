@@ -6,8 +6,7 @@
 
 * ``tokens``: an MLP of ``(value, error, log error)`` plus a learned embedding of the band;
 * ``pos``: a fixed, continuous sinusoidal encoding of the real observation time in days, so
-  that irregular cadences and periods survive (no binning onto a grid); with
-  ``object_features`` and ``phase_position``, plus the learned encoding of the fold phase;
+  that irregular cadences and periods survive (no binning onto a grid);
 * ``padding_mask``: ``~mask``;
 * ``target`` / ``target_mask``: the normalised value of each observation ``[B, L, 1]`` and
   ``mask[..., None]``, for masked modelling.
@@ -141,16 +140,6 @@ class ObservationTokenizer(nn.Module):
             a linear embedding of ``log10 period`` lets a linear probe cut it only once,
             sinusoids at several scales let it carve intervals. ``0`` keeps the plain linear
             embedding of earlier checkpoints.
-        phase_position: With ``object_features``, add the phase encoding to ``pos`` instead of
-            ``tokens``. An encoder sums the two, so its output is the same function either way
-            (and a checkpoint loads under both settings); what changes is what a masked-modelling
-            decoder learns from. :class:`~foundations.methods.mae.MAE` gives its decoder only
-            the ``pos`` of a masked observation, so with the phase in ``tokens`` the decoder
-            knows when an observation was taken but not where it falls on the folded light
-            curve, and a fixed bank of time frequencies cannot fold at an arbitrary period
-            over years of survey time. With the phase in ``pos`` the decoder can place each
-            masked observation on the fold, and reconstructing its value rewards an encoder
-            that represents the star's folded shape.
 
     Attributes:
         embed_dim: Token width.
@@ -174,7 +163,6 @@ class ObservationTokenizer(nn.Module):
         harmonics: int = 3,
         object_frequencies: int = 0,
         fold_factor: int = 1,
-        phase_position: bool = False,
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or embed_dim % 2:
@@ -213,7 +201,6 @@ class ObservationTokenizer(nn.Module):
         self.harmonics = harmonics
         self.fold_factor = fold_factor
         self.object_frequencies = object_frequencies
-        self.phase_position = phase_position
         self.object_inverse_wavelengths: Tensor
         self.register_buffer(
             "object_inverse_wavelengths",
@@ -228,9 +215,8 @@ class ObservationTokenizer(nn.Module):
 
     def _object_terms(
         self, inputs: Mapping[str, Tensor], time: Tensor, dtype: torch.dtype
-    ) -> tuple[Tensor, Tensor]:
-        """Phase encoding at each object's period ``[B, L, D]`` and the object embedding
-        ``[B, 1, D]``."""
+    ) -> Tensor:
+        """Phase encoding at each object's period plus its object embedding, ``[B, L, D]``."""
         assert self.phase_proj is not None and self.object_proj is not None
         missing = [key for key in ("period", "power", "scale") if key not in inputs]
         if missing:
@@ -251,7 +237,7 @@ class ObservationTokenizer(nn.Module):
         )
         if self.object_frequencies:
             summary = multiscale_sinusoids(summary, self.object_inverse_wavelengths.to(dtype))
-        return self.phase_proj(phase), self.object_proj(summary)[:, None, :]
+        return self.phase_proj(phase) + self.object_proj(summary)[:, None, :]
 
     def forward(self, inputs: Mapping[str, Tensor]) -> TokenBatch:
         """Tokenize a batch of light curves.
@@ -282,14 +268,9 @@ class ObservationTokenizer(nn.Module):
         features = torch.stack([value, error, torch.log(error.clamp(min=MIN_ERROR))], dim=-1)
         tokens = self.content(features) + self.band_embed(band)
         time = torch.where(mask, inputs["time"], torch.zeros_like(inputs["time"]))
-        pos = sinusoidal_time_encoding(time, self.inverse_periods, tokens.dtype)
         if self.phase_proj is not None and self.object_proj is not None:
-            phase, summary = self._object_terms(inputs, time, dtype)
-            tokens = tokens + summary
-            if self.phase_position:
-                pos = pos + phase
-            else:
-                tokens = tokens + phase
+            tokens = tokens + self._object_terms(inputs, time, dtype)
+        pos = sinusoidal_time_encoding(time, self.inverse_periods, tokens.dtype)
         return TokenBatch(
             tokens=tokens,
             pos=pos,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -72,38 +72,6 @@ class MAEDecoder(nn.Module):
             x = gather_tokens(x, predict_index)
         return self.predict(x)
 
-    def forward_from_summary(
-        self, summary: Tensor, full: TokenBatch, predict_index: Tensor
-    ) -> Tensor:
-        """Predict the targets at ``predict_index`` from one embedding per sample.
-
-        The embedding enters as one context token; a mask token at each position to predict
-        attends to it and to the other positions, never to any visible token.
-
-        Args:
-            summary: ``[B, D]`` pooled encoder output.
-            full: The tokenizer's output for all N tokens (positions, padding).
-            predict_index: ``[B, M]`` positions to predict.
-
-        Returns:
-            ``[B, M, P]``.
-        """
-        assert full.pos is not None
-        context = self.embed(summary)[:, None]
-        positions = gather_tokens(full.pos, predict_index).to(context.dtype)
-        queries = self.mask_token.to(context.dtype) + self.pos_embed(positions)
-        x = torch.cat([context, queries], dim=1)
-        padding = None
-        if full.padding_mask is not None:
-            hidden_padding = gather_tokens(full.padding_mask, predict_index)
-            # The context token is never padding, so no row attends to nothing.
-            padding = torch.cat([hidden_padding.new_zeros(x.shape[0], 1), hidden_padding], 1)
-        x = self.blocks(x, padding)
-        return self.predict(x[:, 1:])
-
-
-DecoderContext = Literal["tokens", "pooled"]
-
 
 class MAE(SSLMethod):
     """Masked modelling on any tokenizer that provides ``pos`` and ``target``.
@@ -121,17 +89,6 @@ class MAE(SSLMethod):
         huber_delta: Score reconstructions with the Huber loss switching to absolute error at
             this error (see :class:`~foundations.objectives.mae.MAELoss`), for heavy-tailed
             targets such as photometry; None keeps MAE's squared error.
-        decoder_context: What the decoder reconstructs from. ``"tokens"`` (MAE): every
-            visible token. ``"pooled"``: only the encoder's pooled embedding of the visible
-            tokens, plus the positions to predict. Everything reconstructed must then pass
-            through the one embedding that probes, retrieval and kNN use; with ``"tokens"``
-            the information can stay spread over the tokens, which is why MAE's linear
-            probes are weak. Needs a ``pos`` that says enough about each hidden token to
-            place it (for light curves, the fold phase).
-
-    Raises:
-        ValueError: On ``norm_target`` with one-value targets, a tokenizer without
-            ``target_dim`` (and none given) or an unknown ``decoder_context``.
     """
 
     def __init__(
@@ -149,7 +106,6 @@ class MAE(SSLMethod):
         warmup_ratio: float = 0.1,
         final_lr_ratio: float = 0.01,
         huber_delta: float | None = None,
-        decoder_context: DecoderContext = "tokens",
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio, betas=(0.9, 0.95))
         self.save_config("encoder", "augment")
@@ -163,11 +119,6 @@ class MAE(SSLMethod):
                 "norm_target=True with one value per token normalises every target to 0; "
                 "set norm_target to false for this tokenizer"
             )
-        if decoder_context not in ("tokens", "pooled"):
-            raise ValueError(
-                f"decoder_context must be 'tokens' or 'pooled', got {decoder_context!r}"
-            )
-        self.decoder_context: DecoderContext = decoder_context
         self.encoder = encoder
         self.augment = augment
         self.mask_ratio = mask_ratio
@@ -197,13 +148,10 @@ class MAE(SSLMethod):
             tokens.padding_mask,
             device=tokens.tokens.device,
         )
-        encoded = self.encoder.encode_tokens(tokens, keep_index)
+        visible = self.encoder.encode_tokens(tokens, keep_index).tokens
         # Only hidden tokens are scored, so only they go through the output layer and the loss.
         hidden = hidden_index(keep_index, tokens.num_tokens)
-        if self.decoder_context == "pooled":
-            prediction = self.decoder.forward_from_summary(encoded.pooled, tokens, hidden)
-        else:
-            prediction = self.decoder(encoded.tokens, keep_index, tokens, predict_index=hidden)
+        prediction = self.decoder(visible, keep_index, tokens, predict_index=hidden)
         target_mask = tokens.target_mask
         return self.criterion(
             prediction,

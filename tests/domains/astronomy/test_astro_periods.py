@@ -142,23 +142,3 @@ def test_fold_factor_tells_alternate_cycles_apart() -> None:
     assert torch.allclose(two_periods, tokens, atol=1e-5)
     with pytest.raises(ValueError, match="fold_factor"):
         ObservationTokenizer(embed_dim=16, object_features=True, fold_factor=0)
-
-
-def test_phase_position_moves_the_fold_phase_into_the_positions_only() -> None:
-    torch.manual_seed(0)
-    in_tokens = ObservationTokenizer(embed_dim=16, object_features=True, fold_factor=2)
-    in_pos = ObservationTokenizer(
-        embed_dim=16, object_features=True, fold_factor=2, phase_position=True
-    )
-    in_pos.load_state_dict(in_tokens.state_dict())
-    inputs = _photometry(2.0)
-    a, b = in_tokens(inputs), in_pos(inputs)
-    assert a.pos is not None and b.pos is not None
-    # An encoder adds tokens and positions: the same function under either setting.
-    torch.testing.assert_close(a.tokens + a.pos, b.tokens + b.pos)
-    assert not torch.allclose(a.pos, b.pos, atol=1e-3)
-    # Tokens now carry no phase: one period later (half the fold) only the positions change.
-    later = in_pos(dict(inputs, time=inputs["time"] + 2.0))
-    torch.testing.assert_close(later.tokens, b.tokens)
-    assert later.pos is not None
-    assert not torch.allclose(later.pos, b.pos, atol=1e-3)
