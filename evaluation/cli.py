@@ -56,6 +56,14 @@ def main(args: list[str]) -> int:
         help="replace the benchmark's protocols, e.g. linear,knn,finetune",
     )
     parser.add_argument("--no-random-baseline", action="store_true")
+    parser.add_argument(
+        "--embedding-views",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also evaluate each model pretrained on views with its embedding averaged over "
+        "the input and N random draws of those views (test-time augmentation)",
+    )
     parser.add_argument("--list", action="store_true", help="list registered benchmarks")
     parsed = parser.parse_args(args)
 
@@ -65,6 +73,8 @@ def main(args: list[str]) -> int:
         return 0
     if not parsed.model:
         parser.error("give at least one --model")
+    if parsed.embedding_views < 0:
+        parser.error(f"--embedding-views must be >= 0, got {parsed.embedding_views}")
     try:
         benchmark = find_benchmark(parsed.benchmark)
     except (KeyError, ValueError) as error:
@@ -85,6 +95,7 @@ def main(args: list[str]) -> int:
         device=parsed.device,
         data_overrides=_data_overrides(parsed.data),
         random_baseline=not parsed.no_random_baseline,
+        embedding_views=parsed.embedding_views,
     )
     print(render_table(results))
     print(f"\nwrote {output / 'results.json'} and {output / 'report.md'}")

@@ -9,8 +9,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from foundations.encoders import Encoder
-
 
 def _to_device(value: Any, device: torch.device) -> Any:
     if isinstance(value, torch.Tensor):
@@ -30,12 +28,14 @@ def extract_embeddings(
     """Pooled embeddings and labels of every sample in ``batches``.
 
     Args:
-        encoder: Maps a modality value to ``[B, D]``; an :class:`Encoder` knows its modality.
+        encoder: Maps a modality value to ``[B, D]``; one with a ``modality`` attribute (an
+            :class:`~foundations.encoders.Encoder`, a
+            :class:`~evaluation.view_average.ViewAveragedEncoder`) reads that sample key.
             An encoder whose ``whole_sample`` attribute is true (such as
             :class:`~foundations.methods.joint_embedding.JointEmbedding`) gets the whole
             sample dict instead.
         batches: Sample dicts as a DataLoader yields them.
-        modality: Sample key to embed; defaults to ``encoder.modality``.
+        modality: Sample key to embed; defaults to ``encoder.modality``, else ``"image"``.
         device: Where to run; defaults to CUDA when available.
 
     Returns:
@@ -45,7 +45,8 @@ def extract_embeddings(
         KeyError: When a batch lacks the modality.
         FloatingPointError: When the encoder produced NaN or infinite values.
     """
-    key = modality or (encoder.modality if isinstance(encoder, Encoder) else "image")
+    own = getattr(encoder, "modality", None)
+    key = modality or (own if isinstance(own, str) else "image")
     whole_sample = bool(getattr(encoder, "whole_sample", False))
     target = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     was_training = encoder.training

@@ -41,6 +41,8 @@ class ResolvedModel:
         path: The checkpoint or recipe file it came from.
         joint_encoder: For a multimodal checkpoint, its whole-sample embedding
             (``joint_embedding_encoder()``, sharing the checkpoint's weights); else ``None``.
+        views: The view policy the encoder was pretrained on (the method's
+            ``embedding_views()``), for checkpoints and recipes that have one; else ``None``.
     """
 
     name: str
@@ -49,6 +51,7 @@ class ResolvedModel:
     source: ModelSource
     path: Path | None = None
     joint_encoder: nn.Module | None = None
+    views: nn.Module | None = None
 
 
 def resolve_model(spec: str) -> ResolvedModel:
@@ -85,7 +88,9 @@ def resolve_model(spec: str) -> ResolvedModel:
         return _hub_model(text, text.removeprefix(HUB_PREFIX).strip())
     if text.startswith(RANDOM_PREFIX):
         recipe = Path(text.removeprefix(RANDOM_PREFIX).strip()).expanduser()
-        return _resolved(text, _random_encoder(text, recipe), "random", recipe)
+        method = _recipe_method(text, recipe)
+        resolved = _resolved(text, _embedding_encoder(text, method), "random", recipe)
+        return replace(resolved, views=_views(method))
     path = Path(text).expanduser()
     if path.is_file() and path.suffix in (".yaml", ".yml"):
         raise ValueError(
@@ -95,6 +100,7 @@ def resolve_model(spec: str) -> ResolvedModel:
     if path.is_file():
         method = _checkpoint_method(text, path)
         resolved = _resolved(text, _embedding_encoder(text, method), "checkpoint", path)
+        resolved = replace(resolved, views=_views(method))
         joint = getattr(method, "joint_embedding_encoder", None)
         return resolved if joint is None else replace(resolved, joint_encoder=joint())
     if path.exists():
@@ -151,6 +157,11 @@ def _embedding_encoder(spec: str, model: object) -> nn.Module:
         raise ValueError(f"model spec {spec!r}: {error}") from error
 
 
+def _views(method: object) -> nn.Module | None:
+    views = method.embedding_views() if isinstance(method, SSLMethod) else None
+    return None if views is None else views.to("cpu")
+
+
 def _checkpoint_method(spec: str, path: Path) -> object:
     try:
         return load_method(path, map_location=torch.device("cpu"))
@@ -158,7 +169,7 @@ def _checkpoint_method(spec: str, path: Path) -> object:
         raise ValueError(f"model spec {spec!r}: {error}") from error
 
 
-def _random_encoder(spec: str, recipe: Path) -> nn.Module:
+def _recipe_method(spec: str, recipe: Path) -> object:
     if not recipe.is_file():
         raise FileNotFoundError(f"model spec {spec!r}: no recipe at {recipe}")
     try:
@@ -170,4 +181,4 @@ def _random_encoder(spec: str, recipe: Path) -> nn.Module:
         raise ValueError(
             f"model spec {spec!r}: invalid recipe {recipe}: {summarise_parser_error(str(error))}"
         ) from error
-    return _embedding_encoder(spec, cli.model)
+    return cli.model

@@ -41,6 +41,7 @@ from evaluation.protocols.similarity import precision_at_k, similarity_search
 from evaluation.protocols.zeroshot import check_class_names, zero_shot_encoders, zero_shot_protocol
 from evaluation.raw import RawInputs
 from evaluation.report import render_report
+from evaluation.view_average import ViewAveragedEncoder
 from foundations import __version__
 from foundations.data import SPLIT_NAMES, LabelledSplits, split_features
 from foundations.encoders import Encoder
@@ -192,6 +193,7 @@ def run_benchmark(
     device: str | None = None,
     data_overrides: Mapping[str, Any] | None = None,
     random_baseline: bool = True,
+    embedding_views: int = 0,
 ) -> dict[str, Any]:
     """Evaluate models on a benchmark and write ``results.json``, ``report.md`` and plots.
 
@@ -209,10 +211,19 @@ def run_benchmark(
         device: Where to embed; CUDA when available by default.
         data_overrides: Datamodule init args to change (e.g. ``{"root": "/my/data"}``).
         random_baseline: Add a random-init twin of each checkpoint or hub model.
+        embedding_views: With ``N > 0``, each model that was pretrained on views (and its
+            random-init twin) is also evaluated as ``"<name> + N views"``: its embedding
+            averaged over the input and ``N`` seeded random draws of those views
+            (:class:`~evaluation.view_average.ViewAveragedEncoder`).
 
     Returns:
         The content of ``results.json``.
+
+    Raises:
+        ValueError: When ``embedding_views`` is negative.
     """
+    if embedding_views < 0:
+        raise ValueError(f"embedding_views must be >= 0, got {embedding_views}")
     output.mkdir(parents=True, exist_ok=True)
     cache = cache or EmbeddingCache()
     datamodule = build_datamodule(benchmark, data_overrides)
@@ -231,6 +242,7 @@ def run_benchmark(
             candidates[encoder_model.name] = _encoder_features(
                 encoder_model, datamodule, dataset_id, cache, device
             )
+            twin_model = None
             if random_baseline and encoder_model.source in ("checkpoint", "hub"):
                 twin = reinitialized(encoder_model.encoder)
                 twin_name = f"{encoder_model.name} (random init)"
@@ -238,6 +250,17 @@ def run_benchmark(
                 candidates[twin_model.name] = _encoder_features(
                     twin_model, datamodule, dataset_id, cache, device
                 )
+            if embedding_views and encoder_model is model and model.views is not None:
+                for plain in (model,) if twin_model is None else (model, twin_model):
+                    averaged = ViewAveragedEncoder(plain.encoder, model.views, embedding_views)
+                    name = f"{plain.name} + {embedding_views} views"
+                    candidates[name] = _encoder_features(
+                        ResolvedModel(name, averaged, "", plain.source),
+                        datamodule,
+                        dataset_id,
+                        cache,
+                        device,
+                    )
     if benchmark.raw_baseline and modality is not None:
         raw_modality = modality
         candidates["raw inputs"] = lambda: _raw_features(datamodule, raw_modality)
@@ -253,6 +276,7 @@ def run_benchmark(
         "benchmark": asdict(benchmark) | {"datamodule": dict(benchmark.datamodule)},
         "dataset_id": dataset_id,
         "split": benchmark.split,
+        "embedding_views": embedding_views,
         "models": {
             m.name: {
                 "source": m.source,

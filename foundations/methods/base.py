@@ -117,6 +117,17 @@ class SSLMethod(L.LightningModule):
             raise NotImplementedError(f"{type(self).__name__} must define embedding_encoder()")
         return encoder
 
+    def embedding_views(self) -> nn.Module | None:
+        """The view policy the embedding encoder was pretrained on, or ``None``.
+
+        Evaluation can average embeddings over random draws of it
+        (:class:`~evaluation.view_average.ViewAveragedEncoder`).
+        """
+        augment = getattr(self, "augment", None)
+        if isinstance(augment, nn.ModuleDict) or not isinstance(augment, nn.Module):
+            return None
+        return augment
+
     # -- Lightning hooks ----------------------------------------------------------------------
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         return self.shared_step(batch, "train")

@@ -75,6 +75,10 @@ class MultiModalAlignment(SSLMethod):
     def embedding_encoder(self) -> nn.Module:
         return next(iter(self.encoders.values()))
 
+    def embedding_views(self) -> nn.Module | None:
+        name = next(iter(self.encoders))
+        return self.augment[name] if name in self.augment else None  # noqa: SIM401
+
     def joint_embedding_encoder(self) -> JointEmbedding:
         """Every modality's encoder side by side (:class:`JointEmbedding`), sharing weights."""
         return JointEmbedding(self.encoders)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -205,3 +206,32 @@ def test_protocol_requirements_are_checked() -> None:
         {**TINY_BENCHMARK, "task": "multilabel", "protocols": ["linear"]}
     )
     assert multilabel.protocols == ("linear",)
+
+
+def test_embedding_views_add_view_averaged_candidates(checkpoint: Path, tmp_path: Path) -> None:
+    definition = {**TINY_BENCHMARK, "protocols": ["linear"], "raw_baseline": False}
+    benchmark_file = tmp_path / "bench.yaml"
+    benchmark_file.write_text(yaml.safe_dump(definition))
+    cache = tmp_path / "cache"
+    args = ["eval", str(benchmark_file), "--model", str(checkpoint), "--cache", str(cache)]
+    assert main([*args, "--output", str(tmp_path), "--embedding-views", "2"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    name = display_name(str(checkpoint))
+    assert results["embedding_views"] == 2
+    assert list(results["candidates"]) == [
+        name,
+        f"{name} (random init)",
+        f"{name} + 2 views",
+        f"{name} (random init) + 2 views",
+    ]
+    # Four different embeddings, each cached for the three splits.
+    cached = sorted(cache.rglob("*.npz"))
+    assert len(cached) == 12
+    test_embeddings = []
+    for path in cached:
+        with np.load(path) as archive:
+            if str(archive["identity"][2]) == "test":
+                test_embeddings.append(archive["embeddings"].tobytes())
+    assert len(set(test_embeddings)) == 4
+    with pytest.raises(SystemExit):
+        main([*args, "--output", str(tmp_path), "--embedding-views", "-1"])

@@ -145,3 +145,20 @@ def test_invalid_inputs() -> None:
         LightCurveViews()({k: v for k, v in inputs.items() if k != "error"})
     with pytest.raises(ValueError, match="one shape"):
         LightCurveViews()({**inputs, "error": inputs["error"][:, :3]})
+
+
+def test_view_averaged_light_curve_embeddings_are_reproducible() -> None:
+    from domains.astronomy.tokenizer import ObservationTokenizer
+    from evaluation.view_average import ViewAveragedEncoder
+    from foundations.encoders.encoder import Encoder
+
+    torch.manual_seed(0)
+    encoder = Encoder(ObservationTokenizer(embed_dim=16), "photometry", depth=1, pool="mean")
+    views = LightCurveViews(keep=(0.5, 1.0), shift_days=50.0)
+    averaged = ViewAveragedEncoder(encoder.eval(), views, count=4)
+    inputs = batch()
+    with torch.no_grad():
+        first, second, single = averaged(inputs), averaged(inputs), encoder(inputs)
+    assert first.shape == (6, 16) and torch.isfinite(first).all()
+    torch.testing.assert_close(first, second)
+    assert not torch.allclose(first, single, atol=1e-4)
