@@ -25,7 +25,9 @@ class ViewAveragedEncoder(nn.Module):
 
     Every call draws its views from the same seeded random stream, inside
     ``torch.random.fork_rng``. So a batch always gets the same embedding, and the caller's
-    random state is left untouched.
+    random state is left untouched. An object's draws depend on its place in its batch;
+    evaluation's loaders are unshuffled with a fixed batch size, so every run (and the
+    embedding cache) sees the same embeddings.
 
     Args:
         encoder: Maps a modality value to ``[B, D]``; its ``modality`` attribute, if any, is
