@@ -246,7 +246,7 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
             band_col=columns["band_col"],
         )
         arrays = tokenise_table(table, self.length)
-        ids = np.asarray([str(i) for i in table.ids])
+        ids = table.ids  # text already: read_photometry_table returns ids as str
         if self.use_cache:
             band_names = np.asarray(table.band_names, dtype=str)
             atomic_save_npz(path, False, ids=ids, band_names=band_names, **arrays)
