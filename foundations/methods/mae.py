@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from lightly.loss import VICRegLoss
-from lightly.models.modules.heads import VICRegProjectionHead
 from torch import Tensor, nn
 
 from foundations.encoders.encoder import Encoder
@@ -91,15 +89,6 @@ class MAE(SSLMethod):
         huber_delta: Score reconstructions with the Huber loss switching to absolute error at
             this error (see :class:`~foundations.objectives.mae.MAELoss`), for heavy-tailed
             targets such as photometry; None keeps MAE's squared error.
-        view_consistency: With a weight ``w > 0``, every batch gives two random views
-            (``augment`` is then required), both are reconstructed, and ``w`` times VICReg
-            (Bardes et al., 2022; lightly's loss and projection head) on the two views' pooled
-            embeddings is added. The reconstruction keeps the embedding informative; VICReg
-            makes it agree between two samplings of the same object and decorrelates its
-            dimensions, which is what a linear probe reads. Its variance and covariance terms
-            use the global batch under DDP; a batch of one sample has no such statistics and
-            is scored on reconstruction alone. 0 is plain MAE.
-        projection_dim: Width of the VICReg projection head (two layers).
     """
 
     def __init__(
@@ -117,8 +106,6 @@ class MAE(SSLMethod):
         warmup_ratio: float = 0.1,
         final_lr_ratio: float = 0.01,
         huber_delta: float | None = None,
-        view_consistency: float = 0.0,
-        projection_dim: int = 256,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio, betas=(0.9, 0.95))
         self.save_config("encoder", "augment")
@@ -139,29 +126,9 @@ class MAE(SSLMethod):
             encoder.out_dim, int(target_dim), decoder_dim, decoder_depth, decoder_heads
         )
         self.criterion = MAELoss(norm_target=norm_target, huber_delta=huber_delta)
-        if view_consistency < 0:
-            raise ValueError(f"view_consistency must be >= 0, got {view_consistency}")
-        if view_consistency > 0 and augment is None:
-            raise ValueError("view_consistency > 0 compares two random views: set `augment`")
-        self.view_consistency = view_consistency
-        self.projector: nn.Module | None = None
-        self.consistency_loss: VICRegLoss | None = None
-        if view_consistency > 0:
-            self.projector = VICRegProjectionHead(
-                encoder.out_dim, projection_dim, projection_dim, num_layers=2
-            )
-            self.consistency_loss = VICRegLoss(gather_distributed=True)
 
     def reconstruction_loss(self, inputs: Any) -> Tensor:
         """Mask, encode the visible tokens, decode, and score the hidden ones.
-
-        Raises:
-            ValueError: When the tokenizer gives no ``target`` or no ``pos``.
-        """
-        return self.reconstruct(inputs)[0]
-
-    def reconstruct(self, inputs: Any) -> tuple[Tensor, Tensor]:
-        """The reconstruction loss and the pooled embedding of the visible tokens ``[B, D]``.
 
         Raises:
             ValueError: When the tokenizer gives no ``target`` or no ``pos``.
@@ -181,41 +148,20 @@ class MAE(SSLMethod):
             tokens.padding_mask,
             device=tokens.tokens.device,
         )
-        encoded = self.encoder.encode_tokens(tokens, keep_index)
-        visible = encoded.tokens
+        visible = self.encoder.encode_tokens(tokens, keep_index).tokens
         # Only hidden tokens are scored, so only they go through the output layer and the loss.
         hidden = hidden_index(keep_index, tokens.num_tokens)
         prediction = self.decoder(visible, keep_index, tokens, predict_index=hidden)
         target_mask = tokens.target_mask
-        loss = self.criterion(
+        return self.criterion(
             prediction,
             gather_tokens(tokens.target, hidden),
             gather_tokens(mask, hidden),
             None if target_mask is None else gather_tokens(target_mask, hidden),
         )
-        return loss, encoded.pooled
 
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
-        if self.projector is None or self.consistency_loss is None:
-            inputs = make_view(self.augment, batch[self.encoder.modality])
-            loss = self.reconstruction_loss(inputs)
-            self.log_loss(stage, loss, batch_size_of(inputs))
-            return loss
-        views = [make_view(self.augment, batch[self.encoder.modality]) for _ in range(2)]
-        (first, pooled_first), (second, pooled_second) = map(self.reconstruct, views)
-        reconstruction = (first + second) / 2
-        if pooled_first.shape[0] > 1:
-            consistency = self.consistency_loss(
-                self.projector(pooled_first), self.projector(pooled_second)
-            )
-        else:
-            consistency = reconstruction.new_zeros(())
-        loss = reconstruction + self.view_consistency * consistency
-        self.log_loss(
-            stage,
-            loss,
-            batch_size_of(views[0]),
-            reconstruction=reconstruction,
-            consistency=consistency,
-        )
+        inputs = make_view(self.augment, batch[self.encoder.modality])
+        loss = self.reconstruction_loss(inputs)
+        self.log_loss(stage, loss, batch_size_of(inputs))
         return loss

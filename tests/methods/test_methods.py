@@ -115,49 +115,6 @@ def test_mae_loss_decreases_and_encoder_sees_only_visible_tokens() -> None:
     assert set(seen) == {4}, f"16 patches at mask ratio 0.75 leave 4 tokens, saw {set(seen)}"
 
 
-def test_mae_view_consistency_adds_vicreg_on_two_views_and_trains() -> None:
-    from lightly.loss import VICRegLoss
-
-    torch.manual_seed(0)
-    model = MAE(
-        tiny_encoder(), Jitter(), mask_ratio=0.5, decoder_dim=16, decoder_depth=1,
-        norm_target=False, view_consistency=0.1, projection_dim=32,
-    )  # fmt: skip
-    logged: dict[str, float] = {}
-    model.log = lambda name, value, **kwargs: logged.__setitem__(name, float(value))
-    batch = fixed_batch()
-    state = torch.get_rng_state()
-    loss = model.shared_step(batch, "train")
-    # The reference: the same two views and masks, drawn in the same order.
-    torch.set_rng_state(state)
-    views = [model.augment(batch["image"]) for _ in range(2)]
-    (first, pooled_first), (second, pooled_second) = (model.reconstruct(v) for v in views)
-    assert model.projector is not None
-    vicreg = VICRegLoss()(model.projector(pooled_first), model.projector(pooled_second))
-    torch.testing.assert_close(loss, (first + second) / 2 + 0.1 * vicreg)
-    assert logged["train/consistency"] == pytest.approx(float(vicreg), rel=1e-5)
-    assert logged["train/reconstruction"] == pytest.approx(float(first + second) / 2, rel=1e-5)
-    loss.backward()
-    assert all(p.grad is not None for p in model.projector.parameters())
-    assert all(p.grad is not None for p in model.encoder.parameters())
-    # One sample has no variance or covariance: scored on reconstruction alone.
-    state = torch.get_rng_state()
-    single = model.shared_step({"image": batch["image"][:1]}, "val")
-    torch.set_rng_state(state)
-    views = [model.augment(batch["image"][:1]) for _ in range(2)]
-    torch.testing.assert_close(single, sum(model.reconstruct(v)[0] for v in views) / 2)
-    del model.log
-    check_loss_decreases(model, steps=40)
-
-
-def test_mae_view_consistency_needs_views_and_a_non_negative_weight() -> None:
-    with pytest.raises(ValueError, match="augment"):
-        MAE(tiny_encoder(), norm_target=False, view_consistency=0.1)
-    with pytest.raises(ValueError, match="view_consistency"):
-        MAE(tiny_encoder(), Jitter(), norm_target=False, view_consistency=-1.0)
-    assert MAE(tiny_encoder(), norm_target=False).projector is None
-
-
 def test_multimodal_alignment_trains_with_missing_modalities() -> None:
     torch.manual_seed(0)
     images = RandomImages().images[:16]
