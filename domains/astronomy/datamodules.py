@@ -148,9 +148,10 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
         cache: Read and write the tokenised-array cache.
         periods: Also find every object's best Lomb-Scargle period and power
             (:func:`~domains.astronomy.baselines.best_period` on its cropped light curve,
-            cached next to the arrays: minutes for ASAS, once) and put them, with ``median``
-            and ``scale``, inside ``sample["photometry"]`` (:data:`OBJECT_KEYS`), for
-            period-aware tokenizers and phase folding.
+            cached by the light curves' content, so a copied or moved table reuses them:
+            minutes for ASAS, once) and put them, with ``median`` and ``scale``, inside
+            ``sample["photometry"]`` (:data:`OBJECT_KEYS`), for period-aware tokenizers and
+            phase folding.
 
     Raises:
         ValueError: On a non-positive ``batch_size`` or ``length``, negative ``num_workers``
@@ -252,10 +253,24 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
             atomic_save_npz(path, False, ids=ids, band_names=band_names, **arrays)
         return TokenisedTable(ids, arrays, table.band_names)
 
+    def periods_cache_path(self, table: TokenisedTable) -> Path:
+        """The ``.npz`` file caching the periods of ``table``'s light curves.
+
+        Keyed by the content of the tokenised light curves (times, values, errors, mask), not
+        by the table file's path and modification time like :meth:`cache_path`: a copied,
+        moved or re-downloaded table is tokenised again in seconds, and the period search,
+        minutes for a survey, is not repeated.
+        """
+        digest = hashlib.sha256(f"periods-v{PERIODS_VERSION}".encode())
+        for key in ("time", "value", "error", "mask"):
+            array = np.ascontiguousarray(table.arrays[key])
+            digest.update(f"{key}:{array.dtype}:{array.shape}".encode())
+            digest.update(array.data)
+        return cache_root() / "astronomy" / f"periods-{digest.hexdigest()[:24]}.npz"
+
     def _add_periods(self, table: TokenisedTable) -> None:
         """Put each object's Lomb-Scargle period and power into ``table.arrays``."""
-        arrays_path = self.cache_path()
-        path = arrays_path.with_name(f"{arrays_path.stem}-periods-v{PERIODS_VERSION}.npz")
+        path = self.periods_cache_path(table)
         if self.use_cache and path.is_file():
             with np.load(path, allow_pickle=False) as data:
                 if len(data["period"]) == len(table.ids):

@@ -50,13 +50,28 @@ def test_datamodule_finds_periods_and_caches_them(
     # The classical features reuse the datamodule's periods instead of searching again.
     features = light_curve_features(batch)
     assert np.allclose(features[:, 0], np.log10(photometry["period"].numpy()), atol=1e-6)
-    cached = list((tmp_path / "cache" / "astronomy").glob("*-periods-v1.npz"))
+    cached = list((tmp_path / "cache" / "astronomy").glob("periods-*.npz"))
     assert len(cached) == 1
-    again = PhotometryTableDataModule(str(phot), str(lab), length=100, batch_size=30, periods=True)
+    # A copy of the table elsewhere (another path, a newer modification time) is tokenised
+    # again, but its periods come from the cache, keyed by the light curves' content.
+    copy = tmp_path / "copy" / "phot.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(phot.read_bytes())
+
+    def no_search(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the period search ran again")
+
+    monkeypatch.setattr("domains.astronomy.datamodules.best_periods", no_search)
+    again = PhotometryTableDataModule(str(copy), str(lab), length=100, batch_size=30, periods=True)
     again.setup("fit")
+    assert again.cache_path() != module.cache_path()
     assert torch.equal(
         again.train[0]["photometry"]["period"], module.train[0]["photometry"]["period"]
     )
+    # Other light curves (here, another crop length) get their own search.
+    other = PhotometryTableDataModule(str(phot), str(lab), length=50, batch_size=30, periods=True)
+    with pytest.raises(AssertionError, match="search ran again"):
+        other.setup("fit")
     plain = PhotometryTableDataModule(str(phot), str(lab), length=100, batch_size=30)
     plain.setup("fit")
     assert "period" not in plain.train[0]["photometry"]
