@@ -88,9 +88,7 @@ def resolve_model(spec: str) -> ResolvedModel:
         return _hub_model(text, text.removeprefix(HUB_PREFIX).strip())
     if text.startswith(RANDOM_PREFIX):
         recipe = Path(text.removeprefix(RANDOM_PREFIX).strip()).expanduser()
-        method = _recipe_method(text, recipe)
-        resolved = _resolved(text, _embedding_encoder(text, method), "random", recipe)
-        return replace(resolved, views=_views(method))
+        return _method_model(text, _recipe_method(text, recipe), "random", recipe)
     path = Path(text).expanduser()
     if path.is_file() and path.suffix in (".yaml", ".yml"):
         raise ValueError(
@@ -99,8 +97,7 @@ def resolve_model(spec: str) -> ResolvedModel:
         )
     if path.is_file():
         method = _checkpoint_method(text, path)
-        resolved = _resolved(text, _embedding_encoder(text, method), "checkpoint", path)
-        resolved = replace(resolved, views=_views(method))
+        resolved = _method_model(text, method, "checkpoint", path)
         joint = getattr(method, "joint_embedding_encoder", None)
         return resolved if joint is None else replace(resolved, joint_encoder=joint())
     if path.exists():
@@ -157,9 +154,11 @@ def _embedding_encoder(spec: str, model: object) -> nn.Module:
         raise ValueError(f"model spec {spec!r}: {error}") from error
 
 
-def _views(method: object) -> nn.Module | None:
+def _method_model(spec: str, method: object, source: ModelSource, path: Path) -> ResolvedModel:
+    """A method's embedding encoder and the views it was pretrained on, both on the CPU."""
+    resolved = _resolved(spec, _embedding_encoder(spec, method), source, path)
     views = method.embedding_views() if isinstance(method, SSLMethod) else None
-    return None if views is None else views.to("cpu")
+    return replace(resolved, views=None if views is None else views.to("cpu"))
 
 
 def _checkpoint_method(spec: str, path: Path) -> object:
