@@ -2,20 +2,10 @@
 
 from foundations.methods.base import SSLMethod
 from foundations.methods.dino import DINO
-from foundations.methods.latent_mae import MaskedLatentPrediction
 from foundations.methods.loading import load_method
 from foundations.methods.mae import MAE
 from foundations.methods.moco import MoCoV3
 from foundations.methods.multimodal import MultiModalAlignment
 from foundations.methods.simclr import SimCLR
 
-__all__ = [
-    "DINO",
-    "MAE",
-    "MaskedLatentPrediction",
-    "MoCoV3",
-    "MultiModalAlignment",
-    "SSLMethod",
-    "SimCLR",
-    "load_method",
-]
+__all__ = ["DINO", "MAE", "MoCoV3", "MultiModalAlignment", "SSLMethod", "SimCLR", "load_method"]
