@@ -1,4 +1,4 @@
-"""Light-curve classification from one long-format photometry table and a labels CSV.
+"""Light-curve classification from one long-format photometry table and a labels table.
 
 :class:`PhotometryTableDataModule` reads the table once with
 :func:`~domains.astronomy.io.read_photometry_table`, tokenises every object with
@@ -22,7 +22,7 @@ import torch
 from torch.utils.data import Dataset
 
 from domains.astronomy.baselines import best_periods
-from domains.astronomy.io import read_photometry_table
+from domains.astronomy.io import read_catalogue, read_photometry_table
 from domains.astronomy.preprocess import tokenise_table
 from foundations.data import (
     LabelledSplitsDataModule,
@@ -116,7 +116,7 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
 
     Which objects are kept:
 
-    * with ``labels``, only objects listed in the labels CSV (objects of the photometry table
+    * with ``labels``, only objects listed in the labels table (objects of the photometry table
       that it does not list are unlabelled and excluded); every listed object must be in the
       table;
     * objects left with no observation after cleaning (NaN, duplicate times) are excluded;
@@ -131,7 +131,8 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
 
     Args:
         photometry: Long-format CSV (optionally compressed) or Parquet table.
-        labels: CSV with ``id_col`` and ``label_col`` columns, or ``None`` for unlabelled data.
+        labels: CSV or Parquet table with ``id_col`` and ``label_col`` columns, or ``None``
+            for unlabelled data.
         label_col: Column of ``labels`` holding the class name.
         id_col: Object identifier column (in both files).
         time_col: Observation time column, in days.
@@ -295,13 +296,8 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
     def _read_labels(self, table: TokenisedTable) -> tuple[np.ndarray, np.ndarray]:
         """Rows of ``table`` to keep and their class names, in table order."""
         assert self.labels_path is not None
-        path, id_col = self.labels_path, self.columns["id_col"]
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such labels file")
-        try:
-            frame = pd.read_csv(path, dtype={id_col: str})
-        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
+        path, id_col = self.labels_path, str(self.columns["id_col"])
+        frame = read_catalogue(path, id_col, kind="labels")
         for column in (id_col, self.label_col):
             if column not in frame.columns:
                 raise ValueError(

@@ -142,9 +142,11 @@ class VariableStarDataModule(LabelledSplitsDataModule):
         missing_metadata: Probability that a generated star has no metadata.
         photometry: Photometry table inside ``root`` (CSV, compressed CSV or Parquet).
         spectra_dir: Folder of per-object spectra inside ``root``.
-        metadata: Metadata CSV inside ``root``; ``None`` for none (every object lacks it).
-        labels: Labels CSV inside ``root``; ``None`` for unlabelled data (label -1).
-        metadata_columns: Feature columns of the metadata CSV; ``None`` takes all but the id.
+        metadata: Metadata table (CSV or Parquet) inside ``root``; ``None`` for none (every
+            object lacks it).
+        labels: Labels table (CSV or Parquet) inside ``root``; ``None`` for unlabelled data
+            (label -1).
+        metadata_columns: Feature columns of the metadata table; ``None`` takes all but the id.
         id_col: Object identifier column (every table).
         time_col: Observation time column, in days.
         value_col: Magnitude or flux column.

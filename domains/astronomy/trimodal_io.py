@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from domains.astronomy.io import read_spectrum
+from domains.astronomy.io import read_catalogue, read_spectrum
 from domains.astronomy.spectra import resample_spectrum
 
 SPECTRUM_SUFFIXES = (".csv", ".csv.gz", ".fits", ".fit", ".fits.gz")
@@ -140,10 +140,12 @@ def read_metadata_table(
     id_col: str = "object_id",
     columns: list[str] | None = None,
 ) -> MetadataArrays:
-    """Standardised catalogue features of ``object_ids`` (in that order) from a CSV.
+    """Standardised catalogue features of ``object_ids`` (in that order) from a CSV or
+    Parquet table.
 
     Args:
-        path: CSV with ``id_col`` and the feature columns (empty cells are missing values).
+        path: CSV or Parquet with ``id_col`` and the feature columns (empty cells or nulls are
+            missing values).
         object_ids: Objects to return; those not in the file get all-NaN rows.
         id_col: Identifier column.
         columns: Feature columns; ``None`` takes every column but ``id_col``.
@@ -153,17 +155,10 @@ def read_metadata_table(
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: Naming the file, on an unreadable CSV, a missing or non-numeric column, or
-            an id listed twice.
+        ValueError: Naming the file, on an unreadable CSV or Parquet file, a missing or
+            non-numeric column, or an id listed twice.
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such metadata file")
-    try:
-        frame = pd.read_csv(path, dtype={id_col: str})
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
-    if id_col not in frame.columns:
-        raise ValueError(f"{path}: missing column {id_col!r}; the file has {list(frame.columns)}")
+    frame = read_catalogue(path, id_col, kind="metadata")
     names = [c for c in frame.columns if c != id_col] if columns is None else list(columns)
     missing = [c for c in names if c not in frame.columns]
     if missing or not names:
@@ -180,7 +175,8 @@ def read_metadata_table(
     if len(duplicated):
         raise ValueError(f"{path}: object ids listed more than once: {list(duplicated[:5])}")
     table = frame.set_index(id_col)[names].astype(np.float64)
-    raw = table.reindex([str(i) for i in object_ids]).to_numpy()
+    # A copy: from Parquet, to_numpy() can be a read-only view of Arrow memory.
+    raw = table.reindex([str(i) for i in object_ids]).to_numpy(copy=True)
     raw[~np.isfinite(raw)] = np.nan
     with np.errstate(all="ignore"):
         observed = np.isfinite(raw).any(axis=0)

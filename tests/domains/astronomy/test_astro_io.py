@@ -12,6 +12,7 @@ import pytest
 from astropy.io import fits
 
 from domains.astronomy.io import (
+    read_catalogue,
     read_kepler_fits,
     read_photometry_table,
     read_spectrum,
@@ -123,17 +124,54 @@ def test_empty_files_name_file(tmp_path: Path) -> None:
         _read(tmp_path / "absent.csv")
 
 
-def test_parquet_needs_pyarrow_or_reads(tmp_path: Path) -> None:
+def test_parquet_round_trip_with_ids_as_text(tmp_path: Path) -> None:
     path = tmp_path / "phot.parquet"
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        path.write_bytes(b"PAR1")
-        with pytest.raises(ImportError, match=r"phot\.parquet.*pyarrow"):
-            _read(path)
-        return
     _long_frame().to_parquet(path)
-    assert _read(path).object_ids.tolist() == ["7", "3", "11"]
+    table = _read(path, band_col="band")
+    assert table.object_ids.tolist() == ["7", "3", "11"]
+    assert table.offsets.tolist() == [0, 3, 6, 7]
+    np.testing.assert_array_equal(table.get(0)["value"], [12.0, 12.1, 12.2])
+    np.testing.assert_array_equal(table.get(1)["band"], [1, 0, 1])
+    assert table.band_names == ("V", "g")
+
+
+def test_bad_parquet_names_file(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 not really")
+    with pytest.raises(ValueError, match=r"corrupt\.parquet: not a readable Parquet file"):
+        _read(corrupt)
+    lacking = tmp_path / "lacking.parquet"
+    _long_frame().drop(columns="mag_err").to_parquet(lacking)
+    with pytest.raises(ValueError, match=r"lacking\.parquet: missing column.*mag_err"):
+        _read(lacking)
+    text = tmp_path / "text.parquet"
+    _long_frame().astype({"mag": str}).to_parquet(text)
+    with pytest.raises(ValueError, match=r"text\.parquet: column 'mag' is not numeric"):
+        _read(text)
+
+
+def test_catalogue_ids_are_text_in_csv_and_parquet(tmp_path: Path) -> None:
+    csv = tmp_path / "labels.csv"
+    csv.write_text("object_id,class\n007,RRAB\n7,EW\n")
+    assert read_catalogue(csv, "object_id")["object_id"].tolist() == ["007", "7"]
+    # An integer id column with a null is stored as floats; "7.0" would match no other file.
+    parquet = tmp_path / "meta.parquet"
+    pd.DataFrame({"object_id": [7.0, None, 11.0], "parallax": [1.0, 2.0, 3.0]}).to_parquet(parquet)
+    ids = read_catalogue(parquet, "object_id")["object_id"].tolist()
+    assert ids[0] == "7" and ids[2] == "11" and pd.isna(ids[1])
+
+
+def test_catalogue_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"absent\.csv: no such labels file"):
+        read_catalogue(tmp_path / "absent.csv", "object_id", kind="labels")
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 not really")
+    with pytest.raises(ValueError, match=r"corrupt\.parquet: not a readable Parquet file"):
+        read_catalogue(corrupt, "object_id")
+    no_id = tmp_path / "no_id.parquet"
+    pd.DataFrame({"name": ["a"], "parallax": [1.0]}).to_parquet(no_id)
+    with pytest.raises(ValueError, match=r"no_id\.parquet: missing column 'object_id'"):
+        read_catalogue(no_id, "object_id")
 
 
 def _mission_fits(path: Path, telescope: str, extname: str) -> np.ndarray:

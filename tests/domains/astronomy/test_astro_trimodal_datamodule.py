@@ -86,6 +86,29 @@ def test_bad_metadata_file_is_named(folder: Path, tmp_path: Path) -> None:
         _module(root).setup()
 
 
+def test_parquet_metadata_and_labels_match_their_csv(folder: Path, tmp_path: Path) -> None:
+    root = tmp_path / "parquet"
+    shutil.copytree(folder, root)
+    for name in ("metadata", "labels"):
+        pd.read_csv(root / f"{name}.csv", dtype={"object_id": str}).to_parquet(
+            root / f"{name}.parquet"
+        )
+        (root / f"{name}.csv").unlink()
+    from_csv = _module(folder, num_pixels=64, length=16)
+    from_parquet = _module(
+        root, metadata="metadata.parquet", labels="labels.parquet", num_pixels=64, length=16
+    )
+    from_csv.setup()
+    from_parquet.setup()
+    assert from_parquet.class_names == from_csv.class_names
+    np.testing.assert_array_equal(from_parquet.targets, from_csv.targets)
+    assert from_csv.full is not None and from_parquet.full is not None
+    for i in (0, 5, 43):
+        a, b = from_csv.full[i], from_parquet.full[i]
+        assert a["object_id"] == b["object_id"]
+        torch.testing.assert_close(a["metadata"], b["metadata"], equal_nan=True)
+
+
 def test_generated_default_is_written_once_into_the_cache() -> None:
     module = VariableStarDataModule(num_samples=22, batch_size=4, min_class_count=1)
     assert module.root == default_root(22, 0, 0.3, 0.1)
