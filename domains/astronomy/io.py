@@ -244,7 +244,11 @@ def read_photometry_table(
 
     def column(name: str, dtype: Any) -> np.ndarray:
         values = np.asarray(frame[name].to_numpy(dtype=dtype))
-        return np.ascontiguousarray(values if order is None else values[order])
+        if order is not None:
+            values = values[order]
+        elif not values.flags.writeable:  # Arrow memory, from Parquet
+            values = values.copy()
+        return np.ascontiguousarray(values)
 
     if band_col is not None:
         band_codes, band_uniques = pd.factorize(frame[band_col], sort=True)

@@ -133,6 +133,16 @@ def test_parquet_round_trip_with_ids_as_text(tmp_path: Path) -> None:
     np.testing.assert_array_equal(table.get(0)["value"], [12.0, 12.1, 12.2])
     np.testing.assert_array_equal(table.get(1)["band"], [1, 0, 1])
     assert table.band_names == ("V", "g")
+    # Rows already grouped by object need no reordering copy: the arrays must still be writable
+    # and equal to the CSV's.
+    grouped = _long_frame().sort_values("object_id", kind="stable")
+    grouped.to_parquet(path)
+    grouped.to_csv(tmp_path / "phot.csv", index=False)
+    table, from_csv = _read(path, band_col="band"), _read(tmp_path / "phot.csv", band_col="band")
+    for name in ("time", "value", "error", "band"):
+        column = getattr(table, name)
+        np.testing.assert_array_equal(column, getattr(from_csv, name))
+        assert column.flags.writeable, f"{name} is a read-only view of Arrow memory"
 
 
 def test_bad_parquet_names_file(tmp_path: Path) -> None:
