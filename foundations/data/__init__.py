@@ -1,5 +1,7 @@
 """Data plumbing shared by every domain: samplers, loader settings and streaming shards."""
 
+from typing import TYPE_CHECKING, Any
+
 from foundations.data.labelled import SPLIT_NAMES, LabelledSplitsDataModule, split_features
 from foundations.data.partition import (
     check_fractions,
@@ -10,7 +12,13 @@ from foundations.data.partition import (
 )
 from foundations.data.samplers import EpochShuffleSampler
 from foundations.data.splits import LabelledSplits, Split
-from foundations.data.streaming import StreamingDataModule, write_shards
+
+if TYPE_CHECKING:
+    from foundations.data.streaming import StreamingDataModule, write_shards
+
+# Streaming pulls in LitData and boto3 (0.1 s); every domain datamodule imports this package,
+# so the streaming names load on first use.
+_STREAMING_NAMES = ("StreamingDataModule", "write_shards")
 
 __all__ = [
     "SPLIT_NAMES",
@@ -27,3 +35,11 @@ __all__ = [
     "stratified_split",
     "write_shards",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STREAMING_NAMES:
+        from foundations.data import streaming
+
+        return getattr(streaming, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import torch
 from litdata.utilities.env import _DistributedEnv
 from streaming_support import IdDataModule, IdDataset, assert_same, tiny_datamodule
 
+import foundations.data
 from foundations.cli.main import main as foundations_main
 from foundations.data import StreamingDataModule, write_shards
 from foundations.data.streaming import (
@@ -219,3 +222,15 @@ def test_the_shuffle_epoch_follows_the_trainer(id_shards: Path) -> None:
     assert _epoch_ids(resumed) == second
     epoch = 0
     assert _epoch_ids(resumed) == first
+
+
+def test_data_package_loads_litdata_only_when_streaming_is_used() -> None:
+    code = (
+        "import sys, foundations.data; loaded = 'litdata' in sys.modules; "
+        "foundations.data.StreamingDataModule; print(loaded, 'litdata' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'Streaming'"):
+        foundations.data.Streaming  # noqa: B018
