@@ -261,7 +261,7 @@ def read_photometry_table(
         band = np.zeros(len(frame), dtype=np.int64)
         band_names = ("",)
     return LightCurveTable(
-        ids=np.asarray(uniques).astype(str),
+        ids=np.asarray(_ids_as_text(pd.Series(uniques))).astype(str),
         offsets=offsets,
         time=column(time_col, np.float64),
         value=column(value_col, np.float64),

@@ -145,6 +145,18 @@ def test_parquet_round_trip_with_ids_as_text(tmp_path: Path) -> None:
         assert column.flags.writeable, f"{name} is a read-only view of Arrow memory"
 
 
+def test_parquet_float_ids_read_as_the_labels_write_them(tmp_path: Path) -> None:
+    # An integer id column that went through floats (a join with nulls, say) must give "7", as
+    # read_catalogue does for the labels, not "7.0".
+    path = tmp_path / "phot.parquet"
+    _long_frame().astype({"object_id": float}).to_parquet(path)
+    assert _read(path).object_ids.tolist() == ["7", "3", "11"]
+    fractional = _long_frame().astype({"object_id": float})
+    fractional["object_id"] += 0.5
+    fractional.to_parquet(path)
+    assert _read(path).object_ids.tolist() == ["7.5", "3.5", "11.5"]
+
+
 def test_bad_parquet_names_file(tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt.parquet"
     corrupt.write_bytes(b"PAR1 not really")
