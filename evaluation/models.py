@@ -22,6 +22,14 @@ ModelSource = Literal["checkpoint", "random", "hub"]
 
 RANDOM_PREFIX = "random:"
 HUB_PREFIX = "hub:"
+CPU_TRAINER = (
+    "--trainer.accelerator",
+    "cpu",
+    "--trainer.devices",
+    "1",
+    "--trainer.strategy",
+    "auto",
+)
 SPEC_HELP = (
     "expected a path to a .ckpt written by `foundations fit`, 'random:<recipe.yaml>' "
     "(the recipe's model at random initialisation) or 'hub:<name>[@<version>]' (from the hub "
@@ -173,8 +181,12 @@ def _recipe_method(spec: str, recipe: Path) -> object:
         raise FileNotFoundError(f"model spec {spec!r}: no recipe at {recipe}")
     try:
         # `foundations.api.build`, with parse errors raised rather than exiting the process.
+        # Only the model is used: a GPU recipe's trainer (accelerator gpu, DDP) must not need
+        # the GPU or the processes it would ask for.
         cli = FoundationsCLI(
-            args=["-c", str(recipe)], run=False, parser_kwargs={"exit_on_error": False}
+            args=["-c", str(recipe), *CPU_TRAINER],
+            run=False,
+            parser_kwargs={"exit_on_error": False},
         )
     except (ArgumentError, SystemExit) as error:
         raise ValueError(

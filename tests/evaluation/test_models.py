@@ -60,6 +60,19 @@ def test_random_spec_is_the_recipe_at_its_seed(trained: tuple[FoundationsCLI, Pa
     assert out.shape == (2, 64)
 
 
+def test_random_spec_of_a_gpu_recipe_builds_on_the_cpu(tmp_path: Path) -> None:
+    gpu_recipe = tmp_path / "gpu.yaml"
+    text = RECIPE.read_text()
+    gpu = {"accelerator: auto": "accelerator: gpu", "devices: 1": "devices: 4\n  strategy: ddp"}
+    for cpu_line, gpu_line in gpu.items():
+        assert cpu_line in text
+        text = text.replace(cpu_line, gpu_line, 1)
+    gpu_recipe.write_text(text)
+    resolved = resolve_model(f"random:{gpu_recipe}")
+    assert resolved.model_id == resolve_model(f"random:{RECIPE}").model_id
+    assert next(resolved.encoder.parameters()).device.type == "cpu"
+
+
 def test_bad_specs_name_the_spec(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"model spec 'hub:\.\./x'.*invalid model name"):
         resolve_model("hub:../x")
