@@ -188,7 +188,7 @@ class SSLMethod(L.LightningModule):
         # The fused kernel (CPU and CUDA) is one launch instead of a loop over tensors: 4.5x
         # faster optimiser steps on CPU (benchmarks/rs_ssl_step.py --optimizer adamw-fused).
         # Lightning refuses to clip the gradients of a fused optimiser under mixed precision
-        # (the kernel unscales fp16 gradients itself), so those runs take the foreach kernel.
+        # (the kernel unscales fp16 gradients itself), so those runs take the unfused one.
         optimizer = torch.optim.AdamW(
             parameter_groups(self, self.weight_decay, getattr(self, "_parameter_ndims", None)),
             lr=self.lr,
