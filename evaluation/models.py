@@ -12,7 +12,7 @@ from torch import nn
 
 from evaluation.cache import fingerprint_module
 from foundations.cli.errors import summarise_parser_error
-from foundations.cli.lightning_cli import FoundationsCLI
+from foundations.cli.lightning_cli import ONE_CPU_PROCESS_ARGS, FoundationsCLI
 from foundations.hub import HubError, HubNotFoundError, build_encoder, pull
 from foundations.hub.card import WEIGHTS_FILE
 from foundations.methods import load_method
@@ -22,14 +22,6 @@ ModelSource = Literal["checkpoint", "random", "hub"]
 
 RANDOM_PREFIX = "random:"
 HUB_PREFIX = "hub:"
-CPU_TRAINER = (
-    "--trainer.accelerator",
-    "cpu",
-    "--trainer.devices",
-    "1",
-    "--trainer.strategy",
-    "auto",
-)
 SPEC_HELP = (
     "expected a path to a .ckpt written by `foundations fit`, 'random:<recipe.yaml>' "
     "(the recipe's model at random initialisation) or 'hub:<name>[@<version>]' (from the hub "
@@ -184,7 +176,7 @@ def _recipe_method(spec: str, recipe: Path) -> object:
         # Only the model is used: a GPU recipe's trainer (accelerator gpu, DDP) must not need
         # the GPU or the processes it would ask for.
         cli = FoundationsCLI(
-            args=["-c", str(recipe), *CPU_TRAINER],
+            args=["-c", str(recipe), *ONE_CPU_PROCESS_ARGS],
             run=False,
             parser_kwargs={"exit_on_error": False},
         )

@@ -14,6 +14,16 @@ from foundations.callbacks import EmbeddingWriter
 from foundations.cli.errors import summarise_parser_error
 
 LIGHTNING_VERBS = ("fit", "validate", "test", "predict")
+ONE_CPU_PROCESS_ARGS = (
+    "--trainer.accelerator",
+    "cpu",
+    "--trainer.devices",
+    "1",
+    "--trainer.strategy",
+    "auto",
+)
+"""Overrides that run any recipe's trainer, a GPU recipe's (DDP, all devices) too, as one CPU
+process."""
 
 # Passing `args` is this module's Python API, not a mistake, whatever sys.argv holds.
 warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")

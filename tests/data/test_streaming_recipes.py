@@ -8,12 +8,11 @@ import pytest
 import torch
 from streaming_support import tiny_datamodule
 
-from foundations.cli.lightning_cli import FoundationsCLI
+from foundations.cli.lightning_cli import ONE_CPU_PROCESS_ARGS, FoundationsCLI
 from foundations.data import StreamingDataModule, write_shards
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-CPU = ["--trainer.accelerator", "cpu", "--trainer.devices", "1", "--trainer.strategy", "auto"]
-CPU += ["--trainer.precision", "32-true", "--trainer.logger", "false"]
+CPU = [*ONE_CPU_PROCESS_ARGS, "--trainer.precision", "32-true", "--trainer.logger", "false"]
 CPU += ["--trainer.enable_progress_bar", "false", "--trainer.fast_dev_run", "2"]
 SMALL_MAE = ["--model.init_args.encoder.init_args.depth", "1", "--model.init_args.decoder_depth"]
 SMALL_MAE += ["1", "--model.init_args.decoder_dim", "48"]
