@@ -297,11 +297,7 @@ class PhotometryTableDataModule(LabelledSplitsDataModule):
         """Rows of ``table`` to keep and their class names, in table order."""
         assert self.labels_path is not None
         path, id_col = self.labels_path, str(self.columns["id_col"])
-        frame = read_catalogue(path, id_col, kind="labels")
-        if self.label_col not in frame.columns:  # read_catalogue checked the id column
-            raise ValueError(
-                f"{path}: missing column {self.label_col!r}; the file has {list(frame.columns)}"
-            )
+        frame = read_catalogue(path, id_col, kind="labels", required=[self.label_col])
         frame = frame[[id_col, self.label_col]]
         if frame.isna().any().any():
             raise ValueError(f"{path}: empty {id_col!r} or {self.label_col!r} values")

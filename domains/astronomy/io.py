@@ -10,6 +10,7 @@ names the file.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,9 @@ def _ids_as_text(ids: pd.Series) -> pd.Series:
     return ids.astype(str)
 
 
-def read_catalogue(path: str | Path, id_col: str, kind: str = "catalogue") -> pd.DataFrame:
+def read_catalogue(
+    path: str | Path, id_col: str, kind: str = "catalogue", required: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read a table with one row per object (labels, catalogue metadata), CSV or Parquet.
 
     Args:
@@ -168,13 +171,15 @@ def read_catalogue(path: str | Path, id_col: str, kind: str = "catalogue") -> pd
         id_col: Column holding the object identifier, returned as text (``"007"`` stays
             ``"007"`` in a CSV).
         kind: What the table holds, for error messages (``"labels"``, ``"metadata"``).
+        required: Columns the table must have besides ``id_col``.
 
     Returns:
         The whole table as a DataFrame.
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ValueError: Naming the file, when it cannot be read or has no ``id_col`` column.
+        ValueError: Naming the file, when it cannot be read or lacks ``id_col`` or a
+            ``required`` column.
     """
     path = Path(path)
     if not path.is_file():
@@ -191,8 +196,7 @@ def read_catalogue(path: str | Path, id_col: str, kind: str = "catalogue") -> pd
             frame = pd.read_csv(path, dtype={id_col: str})
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: not a readable CSV file ({exc})") from exc
-    if id_col not in frame.columns:
-        raise ValueError(f"{path}: missing column {id_col!r}; the file has {list(frame.columns)}")
+    _check_columns(path, list(frame.columns), [id_col, *required])
     return frame
 
 

@@ -192,8 +192,12 @@ def test_catalogue_errors_name_the_file(tmp_path: Path) -> None:
         read_catalogue(corrupt, "object_id")
     no_id = tmp_path / "no_id.parquet"
     pd.DataFrame({"name": ["a"], "parallax": [1.0]}).to_parquet(no_id)
-    with pytest.raises(ValueError, match=r"no_id\.parquet: missing column 'object_id'"):
+    with pytest.raises(ValueError, match=r"no_id\.parquet: missing column\(s\) \['object_id'\]"):
         read_catalogue(no_id, "object_id")
+    no_class = tmp_path / "no_class.csv"
+    no_class.write_text("object_id,ra_deg\n7,1.5\n")
+    with pytest.raises(ValueError, match=r"no_class\.csv: missing column\(s\) \['class'\]"):
+        read_catalogue(no_class, "object_id", kind="labels", required=["class"])
 
 
 def _mission_fits(path: Path, telescope: str, extname: str) -> np.ndarray:
