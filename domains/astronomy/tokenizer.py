@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from domains.astronomy.folding import folded_profile
 from foundations.encoders.tokens import TokenBatch
 from foundations.host_sync import require
 
@@ -140,10 +141,14 @@ class ObservationTokenizer(nn.Module):
             a linear embedding of ``log10 period`` lets a linear probe cut it only once,
             sinusoids at several scales let it carve intervals. ``0`` keeps the plain linear
             embedding of earlier checkpoints.
+        summary_bins: With ``N > 0``, :meth:`summary_target` gives the light curve folded at
+            ``fold_factor`` periods in ``N`` phase bins, a per-object target for
+            ``MAE(summary_weight=...)``.
 
     Attributes:
         embed_dim: Token width.
         target_dim: Width of the masked-modelling target per token (1: the value).
+        summary_dim: Width of :meth:`summary_target` (``summary_bins``; 0: none).
 
     Raises:
         ValueError: On an odd or non-positive ``embed_dim``, ``num_bands < 1`` or periods that
@@ -163,6 +168,7 @@ class ObservationTokenizer(nn.Module):
         harmonics: int = 3,
         object_frequencies: int = 0,
         fold_factor: int = 1,
+        summary_bins: int = 0,
     ) -> None:
         super().__init__()
         if embed_dim <= 0 or embed_dim % 2:
@@ -201,6 +207,9 @@ class ObservationTokenizer(nn.Module):
         self.harmonics = harmonics
         self.fold_factor = fold_factor
         self.object_frequencies = object_frequencies
+        if summary_bins < 0:
+            raise ValueError(f"summary_bins must be >= 0, got {summary_bins}")
+        self.summary_dim = summary_bins
         self.object_inverse_wavelengths: Tensor
         self.register_buffer(
             "object_inverse_wavelengths",
@@ -212,6 +221,34 @@ class ObservationTokenizer(nn.Module):
         if object_features:
             self.phase_proj = nn.Linear(2 * harmonics * fold_factor, embed_dim)
             self.object_proj = nn.Linear(3 * (1 + 2 * object_frequencies), embed_dim)
+
+    def summary_target(self, inputs: Mapping[str, Tensor]) -> Tensor:
+        """The folded light curve of every object, ``[B, summary_bins]``.
+
+        The mean normalised value in each phase bin at ``fold_factor`` times the object's
+        period, rolled so that minimum light comes first (:func:`folded_profile`, the
+        folded-shape baseline's feature), from every real observation of the view.
+
+        Raises:
+            ValueError: Without ``summary_bins`` or the per-object ``period``.
+        """
+        if not self.summary_dim:
+            raise ValueError(f"{type(self).__name__}(summary_bins=0) has no summary target")
+        if "period" not in inputs:
+            raise ValueError(
+                f"{type(self).__name__}.summary_target needs per-object 'period' in the "
+                "photometry (PhotometryTableDataModule(periods=True) provides them)"
+            )
+        period = inputs["period"].to(torch.float64).clamp_min(1e-6)
+        profile = folded_profile(
+            inputs["time"],
+            inputs["value"],
+            inputs["mask"],
+            period,
+            self.summary_dim,
+            float(self.fold_factor),
+        )
+        return profile.to(self.value_proj.weight.dtype)
 
     def _object_terms(
         self, inputs: Mapping[str, Tensor], time: Tensor, dtype: torch.dtype

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from foundations.encoders.encoder import Encoder
@@ -73,6 +74,17 @@ class MAEDecoder(nn.Module):
         return self.predict(x)
 
 
+@runtime_checkable
+class SummaryTargetTokenizer(Protocol):
+    """A tokenizer that also describes each whole sample by a fixed-length target vector."""
+
+    summary_dim: int
+
+    def summary_target(self, inputs: Any) -> Tensor:
+        """``[B, summary_dim]`` targets of a batch of raw inputs."""
+        ...
+
+
 class MAE(SSLMethod):
     """Masked modelling on any tokenizer that provides ``pos`` and ``target``.
 
@@ -89,6 +101,18 @@ class MAE(SSLMethod):
         huber_delta: Score reconstructions with the Huber loss switching to absolute error at
             this error (see :class:`~foundations.objectives.mae.MAELoss`), for heavy-tailed
             targets such as photometry; None keeps MAE's squared error.
+        summary_weight: With ``w > 0``, a linear head on the pooled embedding of the visible
+            tokens also predicts the tokenizer's per-sample ``summary_target(inputs)`` (width
+            ``summary_dim``), computed from the whole input, hidden tokens included; its
+            error (Huber with ``huber_delta``, else squared), times ``w``, joins the loss.
+            A hand-made descriptor as the target, as MaskFeat (Wei et al., 2022) predicts
+            HOG: for light curves the folded shape, which the reconstruction alone can
+            leave to the decoder.
+
+    Raises:
+        ValueError: When the tokenizer has no ``target_dim``, on ``norm_target`` with one
+            value per token, or on ``summary_weight > 0`` with a tokenizer that has no
+            summary target.
     """
 
     def __init__(
@@ -106,6 +130,7 @@ class MAE(SSLMethod):
         warmup_ratio: float = 0.1,
         final_lr_ratio: float = 0.01,
         huber_delta: float | None = None,
+        summary_weight: float = 0.0,
     ) -> None:
         super().__init__(lr, weight_decay, warmup_ratio, final_lr_ratio, betas=(0.9, 0.95))
         self.save_config("encoder", "augment")
@@ -126,9 +151,31 @@ class MAE(SSLMethod):
             encoder.out_dim, int(target_dim), decoder_dim, decoder_depth, decoder_heads
         )
         self.criterion = MAELoss(norm_target=norm_target, huber_delta=huber_delta)
+        self.huber_delta = huber_delta
+        self.summary_weight = summary_weight
+        self.summary_head: nn.Linear | None = None
+        if summary_weight > 0:
+            tokenizer = encoder.tokenizer
+            if not isinstance(tokenizer, SummaryTargetTokenizer) or tokenizer.summary_dim < 1:
+                raise ValueError(
+                    f"summary_weight={summary_weight} needs a tokenizer with a summary target "
+                    f"(summary_target and summary_dim >= 1); {type(tokenizer).__name__} has none"
+                )
+            self.summary_head = nn.Linear(encoder.out_dim, tokenizer.summary_dim)
 
     def reconstruction_loss(self, inputs: Any) -> Tensor:
+        """The training loss: reconstruction, plus the weighted summary loss when set."""
+        reconstruction, summary = self.masked_losses(inputs)
+        if summary is None:
+            return reconstruction
+        return reconstruction + self.summary_weight * summary
+
+    def masked_losses(self, inputs: Any) -> tuple[Tensor, Tensor | None]:
         """Mask, encode the visible tokens, decode, and score the hidden ones.
+
+        Returns:
+            The reconstruction loss of the hidden tokens, and the summary loss of the pooled
+            embedding (``None`` without ``summary_weight``).
 
         Raises:
             ValueError: When the tokenizer gives no ``target`` or no ``pos``.
@@ -148,20 +195,35 @@ class MAE(SSLMethod):
             tokens.padding_mask,
             device=tokens.tokens.device,
         )
-        visible = self.encoder.encode_tokens(tokens, keep_index).tokens
+        encoded = self.encoder.encode_tokens(tokens, keep_index)
+        visible = encoded.tokens
         # Only hidden tokens are scored, so only they go through the output layer and the loss.
         hidden = hidden_index(keep_index, tokens.num_tokens)
         prediction = self.decoder(visible, keep_index, tokens, predict_index=hidden)
         target_mask = tokens.target_mask
-        return self.criterion(
+        reconstruction = self.criterion(
             prediction,
             gather_tokens(tokens.target, hidden),
             gather_tokens(mask, hidden),
             None if target_mask is None else gather_tokens(target_mask, hidden),
         )
+        tokenizer = self.encoder.tokenizer
+        if self.summary_head is None or not isinstance(tokenizer, SummaryTargetTokenizer):
+            return reconstruction, None
+        target = tokenizer.summary_target(inputs)
+        predicted = self.summary_head(encoded.pooled).float()
+        if self.huber_delta is None:
+            return reconstruction, F.mse_loss(predicted, target.float())
+        return reconstruction, F.huber_loss(predicted, target.float(), delta=self.huber_delta)
 
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
         inputs = make_view(self.augment, batch[self.encoder.modality])
-        loss = self.reconstruction_loss(inputs)
-        self.log_loss(stage, loss, batch_size_of(inputs))
+        reconstruction, summary = self.masked_losses(inputs)
+        if summary is None:
+            self.log_loss(stage, reconstruction, batch_size_of(inputs))
+            return reconstruction
+        loss = reconstruction + self.summary_weight * summary
+        self.log_loss(
+            stage, loss, batch_size_of(inputs), reconstruction=reconstruction, summary=summary
+        )
         return loss

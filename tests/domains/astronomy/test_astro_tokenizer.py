@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from domains.astronomy.folding import folded_profile
 from domains.astronomy.tokenizer import ObservationTokenizer, sinusoidal_time_encoding
 from foundations.encoders.encoder import Encoder
 
@@ -109,3 +110,29 @@ def test_band_embedding_is_used() -> None:
     diff = a.tokens - b.tokens
     weight = tokenizer.band_embed.weight
     torch.testing.assert_close(diff, weight[inputs["band"]] - weight[other["band"]])
+
+
+def test_summary_target_is_the_folded_profile_of_the_real_observations() -> None:
+    tokenizer = ObservationTokenizer(
+        embed_dim=16, num_bands=2, object_features=True, fold_factor=2, summary_bins=8
+    )
+    inputs = _batch(length=40)
+    inputs["mask"][1, 30:] = False
+    inputs["time"][1, 30:] = torch.nan
+    inputs["period"] = torch.tensor([3.0, 0.7])
+    target = tokenizer.summary_target(inputs)
+    assert target.shape == (2, 8) and tokenizer.summary_dim == 8
+    expected = folded_profile(
+        inputs["time"], inputs["value"], inputs["mask"], inputs["period"].double(), 8, 2.0
+    )
+    torch.testing.assert_close(target, expected)
+
+
+def test_summary_target_needs_bins_and_periods() -> None:
+    inputs = _batch()
+    with pytest.raises(ValueError, match="summary_bins=0"):
+        ObservationTokenizer(embed_dim=16, num_bands=2).summary_target(inputs)
+    with pytest.raises(ValueError, match="'period'"):
+        ObservationTokenizer(embed_dim=16, num_bands=2, summary_bins=4).summary_target(inputs)
+    with pytest.raises(ValueError, match="summary_bins must be >= 0"):
+        ObservationTokenizer(embed_dim=16, summary_bins=-1)
