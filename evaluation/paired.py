@@ -127,16 +127,17 @@ def compare_paired(
 
 def compare_results(
     paths: Sequence[Path],
-    match: str,
+    match: str | Sequence[str],
     baseline: str,
     fraction: float,
     metric: str = "macro_f1",
 ) -> PairedComparison:
-    """Every candidate whose name contains ``match``, across result files, against ``baseline``.
+    """Every candidate whose name contains ``match`` (or any of several), across result files,
+    against ``baseline``.
 
     Args:
         paths: ``results.json`` files of one benchmark (the same labelled subsets).
-        match: Text that the candidates' names contain (e.g. a run folder).
+        match: Text that the candidates' names contain (e.g. a run folder), or several.
         baseline: The baseline candidate's full name.
         fraction: Label fraction.
         metric: Score to compare.
@@ -146,13 +147,14 @@ def compare_results(
             of them, or when the files disagree on the baseline's scores (different subsets or
             data).
     """
+    patterns = [match] if isinstance(match, str) else list(match)
     runs: list[dict[int, float]] = []
     names: list[str] = []
     reference: dict[int, float] | None = None
     for path in paths:
         results = json.loads(Path(path).read_text())
         for name in results["candidates"]:
-            if match in name and name != baseline:
+            if name != baseline and any(pattern in name for pattern in patterns):
                 runs.append(subset_scores(results, name, fraction, metric))
                 names.append(f"{path}: {name}")
         if baseline in results["candidates"]:
@@ -161,7 +163,7 @@ def compare_results(
                 raise ValueError(f"{path}: {baseline!r} scores differ from another file's")
             reference = scores
     if not runs:
-        raise ValueError(f"no candidate containing {match!r} in {[str(p) for p in paths]}")
+        raise ValueError(f"no candidate containing any of {patterns} in {[str(p) for p in paths]}")
     if reference is None:
         raise ValueError(f"baseline {baseline!r} is in none of {[str(p) for p in paths]}")
     return compare_paired(runs, reference, fraction, names, baseline)
@@ -194,7 +196,10 @@ def main(args: list[str]) -> int:
     )
     parser.add_argument("results", nargs="+", type=Path, help="results.json files")
     parser.add_argument(
-        "--match", required=True, help="compare every candidate whose name contains this"
+        "--match",
+        required=True,
+        action="append",
+        help="compare every candidate whose name contains this (repeatable: any of them)",
     )
     parser.add_argument("--baseline", required=True, help="the baseline candidate's name")
     parser.add_argument(

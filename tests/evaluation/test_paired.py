@@ -66,7 +66,9 @@ def test_compare_results_across_files(tmp_path: Path) -> None:
     other = _results(tmp_path / "other.json", {BASELINE: [0.4] * 5})
     with pytest.raises(ValueError, match=r"other\.json: .*scores differ"):
         compare_results([one, other], "runs/s", BASELINE, 0.1)
-    with pytest.raises(ValueError, match="no candidate containing 'absent'"):
+    assert len(compare_results([one, two], ["s0.ckpt", "s1"], BASELINE, 0.1).candidates) == 2
+    assert len(compare_results([one, two], ["s0.ckpt"], BASELINE, 0.1).candidates) == 1
+    with pytest.raises(ValueError, match=r"no candidate containing any of \['absent'\]"):
         compare_results([one], "absent", BASELINE, 0.1)
 
 
