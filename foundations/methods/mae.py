@@ -165,7 +165,9 @@ class MAE(SSLMethod):
 
     def reconstruction_loss(self, inputs: Any) -> Tensor:
         """The training loss: reconstruction, plus the weighted summary loss when set."""
-        reconstruction, summary = self.masked_losses(inputs)
+        return self._training_loss(*self.masked_losses(inputs))
+
+    def _training_loss(self, reconstruction: Tensor, summary: Tensor | None) -> Tensor:
         if summary is None:
             return reconstruction
         return reconstruction + self.summary_weight * summary
@@ -219,11 +221,7 @@ class MAE(SSLMethod):
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
         inputs = make_view(self.augment, batch[self.encoder.modality])
         reconstruction, summary = self.masked_losses(inputs)
-        if summary is None:
-            self.log_loss(stage, reconstruction, batch_size_of(inputs))
-            return reconstruction
-        loss = reconstruction + self.summary_weight * summary
-        self.log_loss(
-            stage, loss, batch_size_of(inputs), reconstruction=reconstruction, summary=summary
-        )
+        loss = self._training_loss(reconstruction, summary)
+        parts = {} if summary is None else {"reconstruction": reconstruction, "summary": summary}
+        self.log_loss(stage, loss, batch_size_of(inputs), **parts)
         return loss
