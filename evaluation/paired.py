@@ -56,24 +56,39 @@ class PairedComparison:
     wilcoxon_pvalue: float
 
 
+def read_results(path: Path) -> dict[str, Any]:
+    """A ``results.json`` of ``foundations eval``.
+
+    Raises:
+        ValueError: Naming the file, when it is missing, not JSON or has no candidates.
+    """
+    try:
+        results = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable results.json ({error})") from error
+    if not isinstance(results, dict) or not isinstance(results.get("candidates"), dict):
+        raise ValueError(f"{path}: no 'candidates' (not a results.json of foundations eval)")
+    return results
+
+
 def subset_scores(
     results: Mapping[str, Any], candidate: str, fraction: float, metric: str
 ) -> dict[int, float]:
     """A candidate's label-efficiency scores by subset seed.
 
     Raises:
-        KeyError: When the candidate is missing or has no rows at ``fraction``.
+        ValueError: When the candidate is missing or has no rows at ``fraction``.
     """
     protocols = results["candidates"].get(candidate)
     if protocols is None or "label_efficiency" not in protocols:
-        raise KeyError(f"no label-efficiency results for candidate {candidate!r}")
+        raise ValueError(f"no label-efficiency results for candidate {candidate!r}")
     scores = {
         int(row["seed"]): float(row[metric])
         for row in protocols["label_efficiency"]["rows"]
         if np.isclose(float(row["fraction"]), fraction)
     }
     if not scores:
-        raise KeyError(f"candidate {candidate!r} has no label-efficiency rows at {fraction}")
+        raise ValueError(f"candidate {candidate!r} has no label-efficiency rows at {fraction}")
     return scores
 
 
@@ -143,16 +158,16 @@ def compare_results(
         metric: Score to compare.
 
     Raises:
-        ValueError: Naming the files, when no candidate matches, when the baseline is in none
-            of them, or when the files disagree on the baseline's scores (different subsets or
-            data).
+        ValueError: Naming the files, when one cannot be read, when no candidate matches,
+            when the baseline is in none of them, or when the files disagree on the
+            baseline's scores (different subsets or data).
     """
     patterns = [match] if isinstance(match, str) else list(match)
     runs: list[dict[int, float]] = []
     names: list[str] = []
     reference: dict[int, float] | None = None
     for path in paths:
-        results = json.loads(Path(path).read_text())
+        results = read_results(path)
         for name in results["candidates"]:
             if name != baseline and any(pattern in name for pattern in patterns):
                 runs.append(subset_scores(results, name, fraction, metric))
@@ -218,7 +233,7 @@ def main(args: list[str]) -> int:
                 parsed.results, parsed.match, parsed.baseline, fraction, parsed.metric
             )
             print(render_comparison(comparison))
-    except (KeyError, ValueError) as error:
+    except ValueError as error:
         print(f"foundations compare: {error}", file=sys.stderr)
         return 2
     return 0
@@ -226,7 +241,7 @@ def main(args: list[str]) -> int:
 
 def _fractions(paths: Sequence[Path], baseline: str) -> list[float]:
     for path in paths:
-        candidates = json.loads(Path(path).read_text())["candidates"]
+        candidates = read_results(path)["candidates"]
         if baseline in candidates and "label_efficiency" in candidates[baseline]:
             rows = candidates[baseline]["label_efficiency"]["rows"]
             # at 1 every seed probes the same labels: nothing to pair

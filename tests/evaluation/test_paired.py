@@ -82,3 +82,8 @@ def test_cli_reports_each_fraction_below_one_and_names_a_missing_baseline(
     assert "difference +0.0917" in printed and "subsets won (run-averaged) 6 of 6" in printed
     assert main([str(path), "--match", "mae", "--baseline", "missing"]) == 2
     assert "baseline 'missing'" in capsys.readouterr().err
+    assert main([str(tmp_path / "absent.json"), "--match", "mae", "--baseline", BASELINE]) == 2
+    assert "absent.json: not a readable results.json" in capsys.readouterr().err
+    (tmp_path / "other.json").write_text('{"metrics": 1}')
+    assert main([str(tmp_path / "other.json"), "--match", "mae", "--baseline", BASELINE]) == 2
+    assert "other.json: no 'candidates'" in capsys.readouterr().err
