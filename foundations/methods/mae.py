@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from foundations.encoders.encoder import Encoder
@@ -151,9 +150,10 @@ class MAE(SSLMethod):
             encoder.out_dim, int(target_dim), decoder_dim, decoder_depth, decoder_heads
         )
         self.criterion = MAELoss(norm_target=norm_target, huber_delta=huber_delta)
-        self.huber_delta = huber_delta
         self.summary_weight = summary_weight
         self.summary_head: nn.Linear | None = None
+        # the reconstruction's error function, without per-patch normalisation
+        self.summary_criterion = MAELoss(huber_delta=huber_delta)
         if summary_weight > 0:
             tokenizer = encoder.tokenizer
             if not isinstance(tokenizer, SummaryTargetTokenizer) or tokenizer.summary_dim < 1:
@@ -212,11 +212,11 @@ class MAE(SSLMethod):
         tokenizer = self.encoder.tokenizer
         if self.summary_head is None or not isinstance(tokenizer, SummaryTargetTokenizer):
             return reconstruction, None
-        target = tokenizer.summary_target(inputs)
-        predicted = self.summary_head(encoded.pooled).float()
-        if self.huber_delta is None:
-            return reconstruction, F.mse_loss(predicted, target.float())
-        return reconstruction, F.huber_loss(predicted, target.float(), delta=self.huber_delta)
+        # one "token" per sample, every value scored: the mean error over the batch
+        predicted = self.summary_head(encoded.pooled).float()[:, None]
+        target = tokenizer.summary_target(inputs).float()[:, None]
+        scored = torch.ones(predicted.shape[:2], dtype=torch.bool, device=predicted.device)
+        return reconstruction, self.summary_criterion(predicted, target, scored)
 
     def shared_step(self, batch: dict[str, Any], stage: str) -> Tensor:
         inputs = make_view(self.augment, batch[self.encoder.modality])
