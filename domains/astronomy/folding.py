@@ -1,12 +1,25 @@
 """The folded light curve as a fixed-length vector: a classical feature and a pretext target.
 
 Shared by the folded-shape baseline (:mod:`domains.astronomy.baselines`) and the light-curve
-tokenizer's :meth:`~domains.astronomy.tokenizer.ObservationTokenizer.summary_target`.
+tokenizer, whose phase encoding folds with :func:`fold_phase` and whose
+:meth:`~domains.astronomy.tokenizer.ObservationTokenizer.summary_target` is
+:func:`folded_profile`.
 """
 
 from __future__ import annotations
 
 import torch
+
+
+def fold_phase(time: torch.Tensor, period: torch.Tensor, fold_factor: float) -> torch.Tensor:
+    """Phase in ``[0, 1)`` of every time folded at ``fold_factor * period``, float64 ``[B, L]``.
+
+    Args:
+        time: Times in days, ``[B, L]``.
+        period: Periods in days, ``[B]``.
+        fold_factor: Fold at this multiple of ``period``.
+    """
+    return torch.remainder(time.double() / (fold_factor * period.double()[:, None]), 1.0)
 
 
 def folded_profile(
@@ -49,7 +62,7 @@ def folded_profile(
     # padded observations may hold anything, NaN included
     time = torch.where(mask, time.double(), 0.0)
     value = torch.where(mask, value.double(), 0.0)
-    phase = torch.remainder(time / (fold_factor * period[:, None]), 1.0)
+    phase = fold_phase(time, period, fold_factor)
     index = (phase * bins).long().clamp(max=bins - 1)
     real = mask.double()
     total = torch.zeros(len(time), bins, dtype=torch.float64, device=time.device)

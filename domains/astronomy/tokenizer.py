@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from domains.astronomy.folding import folded_profile
+from domains.astronomy.folding import fold_phase, folded_profile
 from foundations.encoders.tokens import TokenBatch
 from foundations.host_sync import require
 
@@ -262,8 +262,7 @@ class ObservationTokenizer(nn.Module):
                 "photometry (PhotometryTableDataModule(periods=True) provides them)"
             )
         period = inputs["period"].to(torch.float64).clamp_min(1e-6)
-        folded = period * self.fold_factor
-        cycles = torch.remainder(time.to(torch.float64) / folded[:, None], 1.0)
+        cycles = fold_phase(time, period, self.fold_factor)
         count = self.harmonics * self.fold_factor
         orders = torch.arange(1, count + 1, device=time.device, dtype=torch.float64)
         angle = 2.0 * math.pi * cycles[..., None] * orders
