@@ -162,12 +162,23 @@ def compare_results(
             when the baseline is in none of them, or when the files disagree on the
             baseline's scores (different subsets or data).
     """
+    loaded = [(Path(path), read_results(path)) for path in paths]
+    return compare_loaded(loaded, match, baseline, fraction, metric)
+
+
+def compare_loaded(
+    loaded: Sequence[tuple[Path, Mapping[str, Any]]],
+    match: str | Sequence[str],
+    baseline: str,
+    fraction: float,
+    metric: str = "macro_f1",
+) -> PairedComparison:
+    """:func:`compare_results` on results already read, each with the file it came from."""
     patterns = [match] if isinstance(match, str) else list(match)
     runs: list[dict[int, float]] = []
     names: list[str] = []
     reference: dict[int, float] | None = None
-    for path in paths:
-        results = read_results(path)
+    for path, results in loaded:
         for name in results["candidates"]:
             if name != baseline and any(pattern in name for pattern in patterns):
                 runs.append(subset_scores(results, name, fraction, metric))
@@ -177,10 +188,11 @@ def compare_results(
             if reference is not None and not _same(reference, scores):
                 raise ValueError(f"{path}: {baseline!r} scores differ from another file's")
             reference = scores
+    files = [str(path) for path, _ in loaded]
     if not runs:
-        raise ValueError(f"no candidate containing any of {patterns} in {[str(p) for p in paths]}")
+        raise ValueError(f"no candidate containing any of {patterns} in {files}")
     if reference is None:
-        raise ValueError(f"baseline {baseline!r} is in none of {[str(p) for p in paths]}")
+        raise ValueError(f"baseline {baseline!r} is in none of {files}")
     return compare_paired(runs, reference, fraction, names, baseline)
 
 
@@ -227,10 +239,11 @@ def main(args: list[str]) -> int:
     parser.add_argument("--metric", default="macro_f1")
     parsed = parser.parse_args(args)
     try:
-        fractions = parsed.fraction or _fractions(parsed.results, parsed.baseline)
+        loaded = [(path, read_results(path)) for path in parsed.results]
+        fractions = parsed.fraction or _fractions(loaded, parsed.baseline)
         for fraction in fractions:
-            comparison = compare_results(
-                parsed.results, parsed.match, parsed.baseline, fraction, parsed.metric
+            comparison = compare_loaded(
+                loaded, parsed.match, parsed.baseline, fraction, parsed.metric
             )
             print(render_comparison(comparison))
     except ValueError as error:
@@ -239,13 +252,12 @@ def main(args: list[str]) -> int:
     return 0
 
 
-def _fractions(paths: Sequence[Path], baseline: str) -> list[float]:
-    for path in paths:
-        candidates = read_results(path)["candidates"]
+def _fractions(loaded: Sequence[tuple[Path, Mapping[str, Any]]], baseline: str) -> list[float]:
+    for _, results in loaded:
+        candidates = results["candidates"]
         if baseline in candidates and "label_efficiency" in candidates[baseline]:
             rows = candidates[baseline]["label_efficiency"]["rows"]
             # at 1 every seed probes the same labels: nothing to pair
             return sorted({float(row["fraction"]) for row in rows} - {1.0})
-    raise ValueError(
-        f"baseline {baseline!r} has label-efficiency results in none of {[str(p) for p in paths]}"
-    )
+    files = [str(path) for path, _ in loaded]
+    raise ValueError(f"baseline {baseline!r} has label-efficiency results in none of {files}")
